@@ -1,0 +1,101 @@
+"""A case's raw facts -> typed values in the dictionary's units, or problems saying why not."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.errors import Location, Problem
+from engine.model import FactDef, FactInput
+from engine.schema import did_you_mean
+
+Locate = Callable[[tuple[str | int, ...]], Location]
+
+
+def normalize_facts(
+    given: Mapping[str, FactInput],
+    dictionary: Mapping[str, FactDef],
+    locate: Locate,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check every given fact against the dictionary; convert units; refuse what cannot be used."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name in sorted(given):
+        where = locate(("facts", name))
+        definition = dictionary.get(name)
+        if definition is None:
+            hint = did_you_mean(name, sorted(dictionary))
+            problems.append(Problem(where, f"unknown fact '{name}'{hint}", "E-UNKNOWN-FACT"))
+            continue
+        if definition.derived:
+            problems.append(
+                Problem(where, f"'{name}' is derived by the rules; a case may not set it", "E-DERIVED-FACT")
+            )
+            continue
+        value, problem = _typed_value(given[name], definition, where)
+        if problem is not None:
+            problems.append(problem)
+        elif value is not None:
+            values[name] = value
+    return values, problems
+
+
+def _typed_value(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+    if raw.value is None:
+        return None, None  # written but empty: treated as not given, never as normal
+    checker = _CHECKERS[fact.type]
+    return checker(raw, fact, where)
+
+
+def _boolean(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+    if isinstance(raw.value, bool) and raw.unit is None:
+        return raw.value, None
+    return None, Problem(where, f"'{fact.name}' must be true or false, not {raw.value!r}", "E-FACT-TYPE")
+
+
+def _category(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+    allowed = list(fact.value_names)
+    if isinstance(raw.value, str) and raw.value in allowed and raw.unit is None:
+        return raw.value, None
+    hint = did_you_mean(str(raw.value), allowed)
+    message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {raw.value!r}{hint}"
+    return None, Problem(where, message, "E-FACT-VALUE")
+
+
+def _list(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+    if isinstance(raw.value, tuple) and all(isinstance(v, str) for v in raw.value):
+        return tuple(sorted({v.strip().lower() for v in raw.value})), None
+    return None, Problem(where, f"'{fact.name}' must be a list of words", "E-FACT-TYPE")
+
+
+def _number(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+    value = raw.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None, Problem(where, f"'{fact.name}' must be a number, found {value!r}", "E-FACT-TYPE")
+    converted, problem = _convert(float(value), raw.unit, fact, where)
+    if problem is not None:
+        return None, problem
+    low, high = fact.range or (-math.inf, math.inf)
+    if not low <= converted <= high:
+        shown = f"{converted:g} {fact.unit or ''}".strip()
+        message = (
+            f"'{fact.name}' = {shown} is outside the allowed range {low:g}–{high:g} {fact.unit or ''}; "
+            "check the value and its unit"
+        )
+        return None, Problem(where, message.rstrip(), "E-FACT-RANGE")
+    return converted, None
+
+
+def _convert(value: float, unit: str | None, fact: FactDef, where: Location) -> tuple[float, Problem | None]:
+    if unit is None or unit == fact.unit:
+        return value, None
+    for conversion in fact.conversions:
+        if conversion.unit == unit:
+            return value * conversion.factor + conversion.offset, None
+    accepted = [fact.unit or "", *(c.unit for c in fact.conversions)]
+    message = f"'{fact.name}' cannot be given in '{unit}'; accepted units: {', '.join(accepted)}"
+    return value, Problem(where, message, "E-FACT-UNIT")
+
+
+_CHECKERS = {"boolean": _boolean, "category": _category, "list": _list, "number": _number}

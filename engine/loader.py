@@ -1,0 +1,263 @@
+"""Safe YAML/JSON loading: files -> plain data plus a map from data paths to line numbers.
+
+PyYAML's own loaders are not used on purpose: they keep the last of two
+duplicated keys, turn `yes`/`no`/`on`/`off` into booleans and `2024-05-01`
+into dates, and expand aliases without limit. We compose the node tree (which
+never builds objects) and convert it ourselves, under explicit limits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from engine.errors import Location, Problem
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 40
+MAX_NODES = 100_000
+MAX_ABS_NUMBER = 1e12
+
+DataPath = tuple[str | int, ...]
+
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOAT = re.compile(r"^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+
+class _NodeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
+    """Composes nodes only. BaseResolver has no implicit types, so any other tag is explicit."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Where each value (and each mapping key) of a document starts in its file."""
+
+    values: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+
+    def of_value(self, path: DataPath) -> tuple[int, int]:
+        """The line and column of the value at `path`, or of its nearest ancestor."""
+        for end in range(len(path), -1, -1):
+            found = self.values.get(path[:end])
+            if found:
+                return found
+        return (1, 1)
+
+    def of_key(self, path: DataPath) -> tuple[int, int]:
+        """The line and column of the key that names `path`, falling back to its value."""
+        return self.keys.get(path) or self.of_value(path)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed file: its plain data and where each part of it was written."""
+
+    path: Path
+    display: str
+    data: Any
+    positions: Positions
+
+    def at(self, path: DataPath, *, key: bool = False) -> Location:
+        line, col = self.positions.of_key(path) if key else self.positions.of_value(path)
+        return Location(self.display, line, col)
+
+
+class _LoadFailure(Exception):
+    """Internal: carries one problem out of the recursive converter."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def load_file(path: Path, display: str, *, max_bytes: int = MAX_FILE_BYTES) -> Document | Problem:
+    """Read and parse one YAML or JSON file; a problem is returned, never raised."""
+    where = Location(display)
+    try:
+        if path.is_symlink() or not path.is_file():
+            return Problem(where, "not a regular file (symbolic links are not followed)", "E-FILE")
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Problem(
+                where,
+                f"file is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)",
+                "E-TOO-LARGE",
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Problem(where, f"cannot read the file: {exc.strerror or exc}", "E-READ")
+    return parse_text(raw, display, path)
+
+
+def parse_text(raw: bytes, display: str, path: Path | None = None) -> Document | Problem:
+    """Parse bytes as one YAML document (JSON is YAML too)."""
+    where = Location(display)
+    text = _decode(raw, where)
+    if isinstance(text, Problem):
+        return text
+    if not text.strip():
+        return Problem(where, "the file is empty", "E-EMPTY")
+    try:
+        node = _compose_single(text)
+    except yaml.MarkedYAMLError as exc:
+        return _syntax_problem(exc, display)
+    except yaml.reader.ReaderError as exc:
+        return _control_character_problem(text, exc.position, display)
+    except yaml.YAMLError as exc:
+        return Problem(where, f"not valid YAML: {exc}", "E-YAML")
+    except RecursionError:
+        return Problem(where, f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "E-DEPTH")
+    positions = Positions()
+    try:
+        data = _Converter(display, positions).convert(node, ())
+    except _LoadFailure as failure:
+        return failure.problem
+    return Document(path or Path(display), display, data, positions)
+
+
+def _decode(raw: bytes, where: Location) -> str | Problem:
+    if b"\x00" in raw:
+        return Problem(where, "this is a binary file, not YAML text", "E-BINARY")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Problem(where, f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8", "E-ENCODING")
+    return text.replace("\r\n", "\n")
+
+
+def _compose_single(text: str) -> Node:
+    loader = _NodeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is None:
+        raise yaml.YAMLError("the file holds no YAML document")
+    return node
+
+
+def _control_character_problem(text: str, position: int, display: str) -> Problem:
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    char = text[position] if position < len(text) else "?"
+    return Problem(
+        Location(display, line, col),
+        f"the file contains a control character (U+{ord(char):04X}) that YAML text may not hold; delete it",
+        "E-CONTROL-CHAR",
+    )
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, display: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = str(exc.problem or "")
+    if "'\\t'" in problem or "\t" in problem:
+        message = "a tab character is used for indentation; YAML needs spaces"
+    elif "expected a single document" in problem or "but found another document" in problem:
+        message = "the file holds more than one YAML document (`---`); keep one rule per file"
+    elif "special characters are not allowed" in problem or "unacceptable character" in problem:
+        message = "the file contains a control character that is not allowed in YAML text"
+    else:
+        context = f" {exc.context}" if exc.context else ""
+        message = f"YAML syntax error: {problem}{context}; check indentation and quotes"
+    return Problem(Location(display, line, col), message, "E-YAML")
+
+
+class _Converter:
+    """Turns a node tree into plain data, recording positions and enforcing limits."""
+
+    def __init__(self, display: str, positions: Positions) -> None:
+        self.display = display
+        self.positions = positions
+        self.nodes = 0
+
+    def fail(self, node: Node, message: str, code: str) -> _LoadFailure:
+        mark = node.start_mark
+        return _LoadFailure(Problem(Location(self.display, mark.line + 1, mark.column + 1), message, code))
+
+    def convert(self, node: Node, path: DataPath) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.fail(node, f"the file expands to more than {MAX_NODES} values (an alias bomb?)", "E-ALIAS-BOMB")
+        if len(path) > MAX_DEPTH:
+            raise self.fail(node, f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "E-DEPTH")
+        if node.tag not in _PLAIN_TAGS:
+            raise self.fail(node, f"YAML tags such as '{node.tag}' are not allowed; write plain values", "E-TAG")
+        self.positions.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or (
+                isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None
+            ):
+                raise self.fail(key_node, "merge keys (`<<`) are not allowed; write each field out", "E-TAG")
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                raise self.fail(key_node, "a key must be a plain word", "E-KEY")
+            key = str(key_node.value)
+            if key in result:
+                first_line = self.positions.keys[(*path, key)][0]
+                raise self.fail(
+                    key_node,
+                    f"duplicate key '{key}' (first written on line {first_line}); "
+                    "keep one and delete the other",
+                    "E-DUPLICATE-KEY",
+                )
+            self.positions.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.convert(value_node, (*path, key))
+        return result
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        text = node.value
+        if node.style is not None:  # quoted or block text stays text
+            return text
+        if text in _NULLS:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        if _SPECIAL_FLOAT.match(text):
+            raise self.fail(node, f"'{text}' is not a finite number; write a real value", "E-NUMBER")
+        if _INT.match(text) or _FLOAT.match(text):
+            return self._number(node, text)
+        return text
+
+    def _number(self, node: ScalarNode, text: str) -> int | float:
+        value: int | float = int(text) if _INT.match(text) and len(text) < 20 else float(text)
+        if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
+            raise self.fail(node, f"the number {text} is out of any sensible range", "E-NUMBER")
+        return value

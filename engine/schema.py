@@ -1,0 +1,209 @@
+"""JSON Schema checks of one document -> problems in plain words, located on the YAML line."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from engine.errors import Problem
+from engine.loader import Document
+
+SCHEMA_FILES = {
+    "rule": "rule.schema.json",
+    "case": "case.schema.json",
+    "facts": "facts.schema.json",
+    "valueset": "valueset.schema.json",
+    "references": "references.schema.json",
+    "vocabulary": "vocabulary.schema.json",
+    "disagreements": "disagreements.schema.json",
+    "source": "source.schema.json",
+}
+_BASE = "https://schemas.guideline-as-code.invalid/"  # never fetched: every schema is registered
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a set of fields",
+    "null": "nothing",
+}
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The repository's JSON Schemas, compiled once."""
+
+    validators: dict[str, Draft202012Validator]
+
+    @classmethod
+    def load(cls, schema_dir: Path) -> Schemas:
+        documents = {name: json.loads((schema_dir / name).read_text("utf-8")) for name in _all_files(schema_dir)}
+        registry: Registry[Any] = Registry().with_resources(
+            (_BASE + name, Resource.from_contents(doc, default_specification=DRAFT202012))
+            for name, doc in documents.items()
+        )
+        validators = {
+            kind: Draft202012Validator(
+                {**documents[file], "$id": _BASE + file}, registry=registry, format_checker=FormatChecker()
+            )
+            for kind, file in SCHEMA_FILES.items()
+        }
+        return cls(validators)
+
+    def check(self, document: Document, kind: str) -> list[Problem]:
+        validator = self.validators[kind]
+        errors = sorted(validator.iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path)))
+        return [p for error in errors for p in _describe(error, document)]
+
+
+def _all_files(schema_dir: Path) -> list[str]:
+    return sorted(p.name for p in schema_dir.glob("*.schema.json"))
+
+
+def _describe(error: ValidationError, document: Document) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        yield from _unknown_fields(error, document, path)
+        return
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        yield _best_alternative(error, document, path)
+        return
+    message = _message(error, path)
+    yield Problem(document.at(path), message, f"E-SCHEMA-{str(error.validator).upper()}")
+
+
+def _unknown_fields(error: ValidationError, document: Document, path: tuple[Any, ...]) -> Iterator[Problem]:
+    schema: Any = error.schema
+    allowed = sorted(schema.get("properties", {}) if isinstance(schema, dict) else {})
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for name in sorted(set(instance) - set(allowed)):
+        message = f"unknown field '{name}'{did_you_mean(name, allowed)}"
+        if allowed:
+            message += f" (allowed here: {', '.join(allowed)})"
+        yield Problem(document.at((*path, name), key=True), message, "E-SCHEMA-UNKNOWN-FIELD")
+
+
+def _best_alternative(error: ValidationError, document: Document, path: tuple[Any, ...]) -> Problem:
+    """For anyOf/oneOf, report the alternative that came closest, in its own words."""
+    deepest = max(error.context or [], key=lambda e: (len(e.absolute_path), -len(e.message)))
+    if len(deepest.absolute_path) > len(error.absolute_path):
+        return next(_describe(deepest, document))
+    return Problem(document.at(path), _message(error, path), f"E-SCHEMA-{str(error.validator).upper()}")
+
+
+def _message(error: ValidationError, path: tuple[Any, ...]) -> str:
+    where = _field_name(path)
+    validator = error.validator
+    value = error.instance
+    wanted_value: Any = error.validator_value
+    if validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else str(error.message)
+        return f"{where}is missing the required field '{missing}'"
+    if validator in ("enum", "const"):
+        options = wanted_value if validator == "enum" else [wanted_value]
+        words = ", ".join(json.dumps(o) if not isinstance(o, str) else o for o in options)
+        hint = did_you_mean(str(value), [str(o) for o in options])
+        return f"{where}{_show(value)} is not allowed{hint}; use one of: {words}"
+    if validator == "type":
+        expected = wanted_value if isinstance(wanted_value, list) else [wanted_value]
+        wanted = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in expected)
+        extra = " (write true or false without quotes)" if "boolean" in expected and isinstance(value, str) else ""
+        return f"{where}expected {wanted}, found {_kind_of(value)} {_show(value)}{extra}"
+    if validator == "pattern":
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return f"{where}{_show(value)} is not in the expected form" + (f": {described}" if described else "")
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}
+        return f"{where}{_show(value)} must be {bound[str(validator)]} {error.validator_value}"
+    if validator in ("minItems", "minLength", "minProperties"):
+        return f"{where}must not be empty"
+    if validator in ("maxItems", "maxLength", "maxProperties"):
+        return f"{where}is too long (the limit is {error.validator_value})"
+    if validator == "uniqueItems":
+        return f"{where}lists the same item twice"
+    if validator == "format":
+        return f"{where}{_show(value)} is not a real {error.validator_value} (write YYYY-MM-DD)"
+    if validator == "oneOf":
+        return f"{where}must have exactly one of the allowed forms"
+    return f"{where}{error.message}"
+
+
+def _field_name(path: tuple[Any, ...]) -> str:
+    names = [str(p) for p in path if isinstance(p, str)]
+    return f"'{names[-1]}' " if names else ""
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "the number"
+    if isinstance(value, str):
+        return "the text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a set of fields"
+    return "nothing"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) < 60 else value[:57] + "...")
+    if isinstance(value, (dict, list)):
+        return ""
+    return json.dumps(value)
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """"; did you mean 'x'?" when a close match exists, else empty."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+_TESTS = ("equals", "not_equals", "one_of", "below", "at_most", "above", "at_least",
+          "between", "contains", "known", "unknown")
+_GROUPS = ("all", "any", "not")
+
+
+def condition_shape_problems(document: Document) -> list[Problem]:
+    """Each condition is exactly one of all/any/not, or one fact with exactly one test.
+
+    JSON Schema can say this with oneOf, but its messages would not tell an
+    editor which word is missing; this walk can.
+    """
+    problems: list[Problem] = []
+    _walk_condition(document, document.data.get("when"), ("when",), problems)
+    return problems
+
+
+def _walk_condition(document: Document, node: Any, path: tuple[Any, ...], out: list[Problem]) -> None:
+    if not isinstance(node, dict):
+        return
+    groups = [g for g in _GROUPS if g in node]
+    tests = [t for t in _TESTS if t in node]
+    where = document.at(path)
+    if len(groups) > 1 or (groups and ("fact" in node or tests)):
+        out.append(Problem(where, f"a condition holds one thing; found {', '.join(groups + tests)}: "
+                           "nest them under all: or any:", "E-CONDITION-SHAPE"))
+    elif groups:
+        children = node[groups[0]]
+        for i, child in enumerate(children if isinstance(children, list) else [children]):
+            _walk_condition(document, child, (*path, groups[0], i) if groups[0] != "not" else (*path, "not"), out)
+    elif "fact" not in node:
+        out.append(Problem(where, "this condition names no fact; add `fact:` and one test such as `equals:`",
+                           "E-CONDITION-SHAPE"))
+    elif len(tests) != 1:
+        found = f"found {', '.join(tests)}" if tests else "found none"
+        out.append(Problem(where, f"a test on '{node['fact']}' needs exactly one of {', '.join(_TESTS)}; {found}",
+                           "E-CONDITION-SHAPE"))
