@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.conflicts import conflict_problems
 from engine.errors import Location, Problem
-from engine.facts import normalize_facts
+from engine.facts import VALUE_DECIMALS, normalize_facts
 from engine.loader import Document
 from engine.model import (
     COMPARISONS,
+    WEIGHT_FACT,
     Expected,
     FactDef,
     GuidelineSet,
@@ -101,7 +103,16 @@ def check_conditions(ctx: Context) -> Iterator[Problem]:
     for rule in ctx.g.rules:
         for test in iter_tests(rule.when):
             for message, code in _test_problems(test, ctx.g):
-                yield Problem(ctx.rule_at(rule, test.path), message, code)
+                yield Problem(ctx.rule_at(rule, (*test.path, _field_of(test, code))), message, code)
+
+
+def _field_of(test: Test, code: str) -> str:
+    """The line an editor must change: the fact name, the unit, or the test's value."""
+    if code == "E-UNKNOWN-FACT" and not isinstance(test.value, Multiple):
+        return "fact"
+    if code == "E-UNIT" and test.unit is not None:
+        return "unit"
+    return test.op
 
 
 def _test_problems(test: Test, g: GuidelineSet) -> Iterator[tuple[str, str]]:
@@ -112,6 +123,8 @@ def _test_problems(test: Test, g: GuidelineSet) -> Iterator[tuple[str, str]]:
     if test.op not in _OPS_BY_TYPE[fact.type]:
         allowed = ", ".join(sorted(_OPS_BY_TYPE[fact.type]))
         yield f"'{test.op}' cannot test '{fact.name}' ({fact.type}); use one of: {allowed}", "E-OPERATOR-TYPE"
+        return
+    if test.op in ("known", "unknown"):  # `known: true` has no value to check against the fact's type
         return
     yield from _value_problems(test, fact, g)
 
@@ -151,6 +164,9 @@ def _number_problems(test: Test, fact: FactDef, g: GuidelineSet) -> Iterator[tup
         return
     if test.op == "between" and isinstance(value, tuple) and float(value[0]) > float(value[1]):
         yield f"between [{value[0]:g}, {value[1]:g}] is empty: write the lower number first", "E-RANGE-ORDER"
+    if any(isinstance(n, float) and round(n, VALUE_DECIMALS) != n for n in numbers):
+        yield (f"a threshold for '{fact.name}' has more than {VALUE_DECIMALS} decimals; "
+               "values are compared to 4 decimals"), "E-THRESHOLD-PRECISION"
     low, high = fact.range or (float("-inf"), float("inf"))
     for n in numbers:
         if isinstance(n, (int, float)) and not low <= n <= high:
@@ -163,39 +179,42 @@ def check_actions(ctx: Context) -> Iterator[Problem]:
         document = ctx.loaded.rule_documents.get(rule.id)
         raw_actions = document.data["then"] if document else []
         for i, (action, raw) in enumerate(zip(rule.then, raw_actions, strict=False)):
-            for message, code in _action_problems(action.kind, raw, ctx.g):
-                yield Problem(ctx.rule_at(rule, ("then", i)), message, code)
+            for message, code, key in _action_problems(action.kind, raw, ctx.g):
+                yield Problem(ctx.rule_at(rule, ("then", i, key)), message, code)
 
 
-def _action_problems(kind: str, raw: dict[str, object], g: GuidelineSet) -> Iterator[tuple[str, str]]:
+def _action_problems(kind: str, raw: dict[str, object], g: GuidelineSet) -> Iterator[tuple[str, str, str]]:
+    """(message, code, the field of the action to point at)."""
     extra = (set(raw) & _OPTIONAL_FIELDS) - _FIELDS_BY_ACTION.get(kind, set())
     for name in sorted(extra):
-        yield f"'{name}' does not belong to a '{kind}' action; remove it", "E-ACTION-FIELD"
+        yield f"'{name}' does not belong to a '{kind}' action; remove it", "E-ACTION-FIELD", name
     if kind == "derive":
-        if set(raw) & {"subject", "strength", "text"}:
-            yield "a derive action sets a fact; it has no subject, strength or text", "E-ACTION-FIELD"
+        stray = sorted(set(raw) & {"subject", "strength", "text"})
+        if stray:
+            yield "a derive action sets a fact; it has no subject, strength or text", "E-ACTION-FIELD", stray[0]
         fact = g.facts.get(str(raw.get("fact")))
         if fact is None:
             missing = str(raw.get("fact"))
-            yield f"unknown fact '{missing}'{did_you_mean(missing, sorted(g.facts))}", "E-UNKNOWN-FACT"
+            yield f"unknown fact '{missing}'{did_you_mean(missing, sorted(g.facts))}", "E-UNKNOWN-FACT", "fact"
         elif not fact.derived:
-            yield f"'{fact.name}' is not marked `derived: true` in facts.yaml, so rules may not set it", "E-DERIVE"
+            yield (f"'{fact.name}' is not marked `derived: true` in facts.yaml, so rules may not set it",
+                   "E-DERIVE", "fact")
         return
     for key in ("subject", "with"):
         name = str(raw.get(key, ""))
         if name and name not in g.subjects:
-            yield f"unknown subject '{name}'{did_you_mean(name, sorted(g.subjects))}", "E-UNKNOWN-SUBJECT"
+            yield f"unknown subject '{name}'{did_you_mean(name, sorted(g.subjects))}", "E-UNKNOWN-SUBJECT", key
     yield from _range_order(raw.get("dose"), "dose")
     yield from _range_order(raw.get("adjust_percent"), "adjust_percent")
 
 
-def _range_order(raw: object, name: str) -> Iterator[tuple[str, str]]:
+def _range_order(raw: object, name: str) -> Iterator[tuple[str, str, str]]:
     if isinstance(raw, dict) and float(raw.get("min", 0)) > float(raw.get("max", 0)):
-        yield f"'{name}': min must not be larger than max", "E-RANGE-ORDER"
+        yield f"'{name}': min must not be larger than max", "E-RANGE-ORDER", name
 
 
 def check_rule_links(ctx: Context) -> Iterator[Problem]:
-    ids = {r.id for r in ctx.g.rules}
+    ids = {r.id for r in ctx.g.rules} | _unreadable_rule_ids(ctx)
     for rule in ctx.g.rules:
         for field_name in ("overrides", "replaced_by"):
             for i, other in enumerate(getattr(rule, field_name)):
@@ -206,17 +225,31 @@ def check_rule_links(ctx: Context) -> Iterator[Problem]:
                     yield Problem(ctx.rule_at(rule, (field_name, i)), "a rule cannot name itself", "E-SELF")
 
 
+def _unreadable_rule_ids(ctx: Context) -> set[str]:
+    """Ids (file names) of rule files that did not load: their own problem is reported, so a
+    reference to them is not also reported as an unknown rule."""
+    return {Path(p.location.path).stem for p in ctx.loaded.problems
+            if p.location.path.startswith("guidelines/rules/") and p.severity == "error"}
+
+
+def _where_read(rule: Rule, fact: str) -> tuple[str | int, ...]:
+    test = next((t for t in iter_tests(rule.when) if t.fact == fact), None)
+    return (*test.path, "fact") if test else ("when",)
+
+
 def check_derive_graph(ctx: Context) -> Iterator[Problem]:
     active = ctx.g.active_rules
     producers: dict[str, list[Rule]] = defaultdict(list)
     for rule in active:
         for fact in rule.derives:
-            producers[fact].append(rule)
+            if (definition := ctx.g.facts.get(fact)) and definition.derived:  # else E-DERIVE says so
+                producers[fact].append(rule)
+    unreadable = _unreadable_rule_ids(ctx)  # a rule file that did not load may be the producer
     for rule in active:
         for fact in sorted(facts_used(rule.when)):
             definition = ctx.g.facts.get(fact)
-            if definition and definition.derived and not producers.get(fact):
-                yield Problem(ctx.rule_at(rule, ("when",)),
+            if definition and definition.derived and not producers.get(fact) and not unreadable:
+                yield Problem(ctx.rule_at(rule, _where_read(rule, fact)),
                               f"'{fact}' is derived, but no active rule derives it; the rule can never fire",
                               "E-DERIVED-UNPRODUCED")
     for cycle_rule, path in _cycles(active, producers):
@@ -289,7 +322,7 @@ def _date(text: str) -> dt.date | None:
 
 def check_disagreements(ctx: Context) -> Iterator[Problem]:
     document = ctx.loaded.documents.get("guidelines/disagreements.yaml")
-    ids = {r.id for r in ctx.g.rules}
+    ids = {r.id for r in ctx.g.rules} | _unreadable_rule_ids(ctx)
     for i, item in enumerate(ctx.g.disagreements):
         def where(*path: str | int, _i: int = i) -> Location:
             return document.at(("disagreements", _i, *path)) if document else Location("guidelines/disagreements.yaml")
@@ -307,7 +340,7 @@ def check_disagreements(ctx: Context) -> Iterator[Problem]:
 
 
 def check_sources(ctx: Context) -> Iterator[Problem]:
-    ids = {r.id for r in ctx.g.rules}
+    ids = {r.id for r in ctx.g.rules} | _unreadable_rule_ids(ctx)
     traced: set[str] = set()
     for source in ctx.g.sources:
         document = ctx.loaded.documents.get(source.path)
@@ -339,7 +372,7 @@ def _untraced(ctx: Context, traced: set[str]) -> Iterator[Problem]:
 
 
 def check_cases(ctx: Context) -> Iterator[Problem]:
-    ids = {r.id for r in ctx.g.rules}
+    ids = {r.id for r in ctx.g.rules} | _unreadable_rule_ids(ctx)
     counts = Counter(c.id for c in ctx.loaded.cases)
     for case in ctx.loaded.cases:
         document = ctx.loaded.case_documents[case.path]
@@ -388,7 +421,32 @@ def check_fact_dictionary(ctx: Context) -> Iterator[Problem]:
                           "E-FACT-DEFINITION")
 
 
+def check_unused_facts(ctx: Context) -> Iterator[Problem]:
+    """A fact no rule reads is noise for editors and a case that sets it proves nothing."""
+    document = ctx.loaded.documents.get("guidelines/facts.yaml")
+    used = {f for r in ctx.g.rules for f in facts_used(r.when)} | {f for r in ctx.g.rules for f in r.derives}
+    if any(a.dose and a.dose.unit == "mg/kg/day" for r in ctx.g.rules for a in r.then):
+        used.add(WEIGHT_FACT)
+    for name in sorted(set(ctx.g.facts) - used):
+        where = document.at(("facts", name), key=True) if document else Location("guidelines/facts.yaml")
+        yield Problem(where, f"no rule reads or derives the fact '{name}'; remove it or use it",
+                      "W-UNUSED-FACT", "warning")
+
+
+def check_conflicts(ctx: Context) -> Iterator[Problem]:
+    """Active rules that can apply together and disagree; shadowed rules; impossible conditions."""
+    yield from conflict_problems(ctx.g, lambda rule, path: ctx.rule_at(rule, path))
+
+
+def check_engine_limits(ctx: Context) -> Iterator[Problem]:
+    """A rule too complex for one durable_rules ruleset is refused here, not at evaluation time."""
+    from engine.compiler import rule_limit_problems  # local: the compiler's limits, kept in one place
+
+    yield from rule_limit_problems(ctx.g, ctx.rule_at)
+
+
 CHECKS: tuple[Check, ...] = (
+    check_engine_limits,
     check_fact_dictionary,
     check_ids_unique,
     check_file_placement,
@@ -402,10 +460,31 @@ CHECKS: tuple[Check, ...] = (
     check_disagreements,
     check_sources,
     check_cases,
+    check_unused_facts,
+    check_conflicts,
 )
 
 
 def run_checks(loaded: Loaded, today: dt.date | None = None, checks: tuple[Check, ...] = CHECKS) -> list[Problem]:
     """Every semantic problem of a loaded repository, each check isolated from the others."""
     ctx = Context(loaded, today or dt.date.today())
-    return [problem for check in checks for problem in check(ctx)]
+    found = [problem for check in checks for problem in check(ctx)]
+    broken = {p.location.path for p in loaded.problems if p.severity == "error"}
+    return [p for p in found if not _follows_from(p, broken)]
+
+
+#: "unknown X" problems that follow from a dictionary file that did not load: that file's own
+#: problem is reported, and every name it defines would otherwise be reported unknown too.
+_DICTIONARY_OF = {
+    "E-UNKNOWN-FACT": "guidelines/facts.yaml",
+    "E-UNKNOWN-VALUE": "guidelines/facts.yaml",
+    "E-UNKNOWN-SUBJECT": "guidelines/subjects.yaml",
+    "E-UNKNOWN-TOPIC": "guidelines/topics.yaml",
+    "E-UNKNOWN-REFERENCE": "guidelines/references.yaml",
+    "E-UNKNOWN-VALUESET": "guidelines/valuesets/",
+}
+
+
+def _follows_from(problem: Problem, broken: set[str]) -> bool:
+    dictionary = _DICTIONARY_OF.get(problem.code)
+    return dictionary is not None and any(path.startswith(dictionary) for path in broken)

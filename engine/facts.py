@@ -8,9 +8,14 @@ from typing import Any
 
 from engine.errors import Location, Problem
 from engine.model import FactDef, FactInput
-from engine.schema import did_you_mean
+from engine.schema import did_you_mean, shown_text
 
 Locate = Callable[[tuple[str | int, ...]], Location]
+
+#: Values are kept to 4 decimals: finer than any laboratory reports, and it removes conversion
+#: noise (1.1 × 17.1). It also means no value is ever written as 1e-05 in JSON, a form that
+#: durable_rules' C parser refuses (error 204); thresholds are held to the same precision.
+VALUE_DECIMALS = 4
 
 
 def normalize_facts(
@@ -51,7 +56,7 @@ def _typed_value(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, P
 def _boolean(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
     if isinstance(raw.value, bool) and raw.unit is None:
         return raw.value, None
-    return None, Problem(where, f"'{fact.name}' must be true or false, not {raw.value!r}", "E-FACT-TYPE")
+    return None, Problem(where, f"'{fact.name}' must be true or false, not {_shown(raw.value)}", "E-FACT-TYPE")
 
 
 def _category(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
@@ -59,7 +64,7 @@ def _category(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Prob
     if isinstance(raw.value, str) and raw.value in allowed and raw.unit is None:
         return raw.value, None
     hint = did_you_mean(str(raw.value), allowed)
-    message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {raw.value!r}{hint}"
+    message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {_shown(raw.value)}{hint}"
     return None, Problem(where, message, "E-FACT-VALUE")
 
 
@@ -72,10 +77,11 @@ def _list(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem 
 def _number(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
     value = raw.value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None, Problem(where, f"'{fact.name}' must be a number, found {value!r}", "E-FACT-TYPE")
+        return None, Problem(where, f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
     converted, problem = _convert(float(value), raw.unit, fact, where)
     if problem is not None:
         return None, problem
+    converted = round(converted, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
     low, high = fact.range or (-math.inf, math.inf)
     if not low <= converted <= high:
         shown = f"{converted:g} {fact.unit or ''}".strip()
@@ -96,6 +102,10 @@ def _convert(value: float, unit: str | None, fact: FactDef, where: Location) -> 
     accepted = [fact.unit or "", *(c.unit for c in fact.conversions)]
     message = f"'{fact.name}' cannot be given in '{unit}'; accepted units: {', '.join(accepted)}"
     return value, Problem(where, message, "E-FACT-UNIT")
+
+
+def _shown(value: Any) -> str:
+    return shown_text(value) if isinstance(value, str) else repr(value)
 
 
 _CHECKERS = {"boolean": _boolean, "category": _category, "list": _list, "number": _number}

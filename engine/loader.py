@@ -34,6 +34,8 @@ DataPath = tuple[str | int, ...]
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _SPECIAL_FLOAT = re.compile(r"^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
+_HIDDEN_BREAK = re.compile("[\u0085\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -53,6 +55,22 @@ class _NodeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
         Parser.__init__(self)
         Composer.__init__(self)
         BaseResolver.__init__(self)
+        self.composed = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # Pure-Python composing costs ~30 µs a value: stop a huge flat file early, not after a minute.
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            raise _TooManyValues(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+
+class _TooManyValues(Exception):
+    """Internal: the text holds more values than any guideline file could need."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -124,10 +142,18 @@ def parse_text(raw: bytes, display: str, path: Path | None = None) -> Document |
         return text
     if not text.strip():
         return Problem(where, "the file is empty", "E-EMPTY")
+    hidden_break = _HIDDEN_BREAK.search(text)
+    if hidden_break:  # YAML counts these as line breaks; editors do not, so every line number would be off
+        return _control_character_problem(text, hidden_break.start(), display)
     try:
         node = _compose_single(text)
+    except _NoDocument:
+        return Problem(where, "the file holds no data, only comments or blank lines", "E-EMPTY")
+    except _TooManyValues as exc:
+        return Problem(Location(display, exc.line, 1), f"the file holds more than {MAX_NODES} values; "
+                       "a guideline file needs far fewer (is this the right file?)", "E-TOO-LARGE")
     except yaml.MarkedYAMLError as exc:
-        return _syntax_problem(exc, display)
+        return _syntax_problem(exc, display, text)
     except yaml.reader.ReaderError as exc:
         return _control_character_problem(text, exc.position, display)
     except yaml.YAMLError as exc:
@@ -139,6 +165,8 @@ def parse_text(raw: bytes, display: str, path: Path | None = None) -> Document |
         data = _Converter(display, positions).convert(node, ())
     except _LoadFailure as failure:
         return failure.problem
+    if data is None:  # `---` or `~` alone: nothing an editor meant to write
+        return Problem(where, "the file holds no data, only comments or blank lines", "E-EMPTY")
     return Document(path or Path(display), display, data, positions)
 
 
@@ -159,8 +187,12 @@ def _compose_single(text: str) -> Node:
     finally:
         loader.dispose()
     if node is None:
-        raise yaml.YAMLError("the file holds no YAML document")
+        raise _NoDocument
     return node
+
+
+class _NoDocument(yaml.YAMLError):
+    """Internal: the text holds only comments, blank lines or a bare `---`."""
 
 
 def _control_character_problem(text: str, position: int, display: str) -> Problem:
@@ -174,20 +206,43 @@ def _control_character_problem(text: str, position: int, display: str) -> Proble
     )
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, display: str) -> Problem:
+def _syntax_problem(exc: yaml.MarkedYAMLError, display: str, text: str) -> Problem:
+    problem, context = str(exc.problem or ""), str(exc.context or "")
     mark = exc.problem_mark or exc.context_mark
+    if ("end of stream" in problem and "quoted scalar" in context) or "expected ':'" in problem:
+        mark = exc.context_mark or mark  # where the broken text starts, not where reading gave up
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    problem = str(exc.problem or "")
-    if "'\\t'" in problem or "\t" in problem:
-        message = "a tab character is used for indentation; YAML needs spaces"
-    elif "expected a single document" in problem or "but found another document" in problem:
-        message = "the file holds more than one YAML document (`---`); keep one rule per file"
-    elif "special characters are not allowed" in problem or "unacceptable character" in problem:
-        message = "the file contains a control character that is not allowed in YAML text"
-    else:
-        context = f" {exc.context}" if exc.context else ""
-        message = f"YAML syntax error: {problem}{context}; check indentation and quotes"
+    message = _syntax_message(problem, context)
+    quote_line = _unclosed_double_quote(text, line) if message.startswith("YAML syntax error") else None
+    if quote_line:  # a quoted text may run over lines, so YAML only stumbles far below the real slip
+        message = f"a double quote opened on this line is never closed (YAML read on to line {line})"
+        line, col = quote_line, 1
     return Problem(Location(display, line, col), message, "E-YAML")
+
+
+def _syntax_message(problem: str, context: str) -> str:
+    if "end of stream" in problem and "quoted scalar" in context:
+        return "a quoted text starts here but its closing quote is missing"
+    if "'\\t'" in problem or "\t" in problem:
+        return "a tab character is used for indentation; YAML needs spaces"
+    if "expected a single document" in problem or "but found another document" in problem:
+        return "the file holds more than one YAML document (`---`); keep one rule per file"
+    if "special characters are not allowed" in problem or "unacceptable character" in problem:
+        return "the file contains a control character that is not allowed in YAML text"
+    if "mapping values are not allowed" in problem:
+        return ("a colon followed by a space is not allowed here: put text that holds ': ' in quotes, "
+                "or check the indentation")
+    if "expected ':'" in problem:
+        return "this line is not in `name: value` form; is the colon (or the space after it) missing?"
+    return f"YAML syntax error: {problem} {context}".rstrip() + "; check indentation and quotes"
+
+
+def _unclosed_double_quote(text: str, before: int) -> int | None:
+    """The first line above `before` with an odd number of double quotes, if any."""
+    for number, line in enumerate(text.split("\n")[: before - 1], start=1):
+        if not line.lstrip().startswith("#") and (line.count('"') - line.count('\\"')) % 2:
+            return number
+    return None
 
 
 class _Converter:
@@ -225,7 +280,9 @@ class _Converter:
                 isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None
             ):
                 raise self.fail(key_node, "merge keys (`<<`) are not allowed; write each field out", "E-TAG")
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS or _SURROGATE.search(
+                key_node.value
+            ):
                 raise self.fail(key_node, "a key must be a plain word", "E-KEY")
             key = str(key_node.value)
             if key in result:
@@ -242,6 +299,9 @@ class _Converter:
 
     def _scalar(self, node: ScalarNode) -> Any:
         text = node.value
+        if _SURROGATE.search(text):  # from an escape such as "\\ud800": no UTF-8 text can hold it
+            raise self.fail(node, "the text holds an invalid character escape (a lone surrogate); delete it",
+                            "E-ENCODING")
         if node.style is not None:  # quoted or block text stays text
             return text
         if text in _NULLS:

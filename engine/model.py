@@ -15,6 +15,8 @@ TESTS = ("equals", "not_equals", "one_of", *COMPARISONS, "between", "contains", 
 #: Actions that stop or block a subject, and the actions of the same subject they suppress.
 BLOCKING_ACTIONS = frozenset({"stop", "avoid", "hold"})
 BLOCKED_ACTIONS = frozenset({"start", "continue", "dose", "combine_with"})
+#: The fact the engine reads to turn mg/kg/day into mg/day (not read by any condition).
+WEIGHT_FACT = "weight"
 #: Reading order for people: what must not happen comes first.
 ACTION_ORDER = (
     "stop", "avoid", "hold", "caution", "start", "continue", "dose", "combine_with",

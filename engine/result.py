@@ -16,6 +16,7 @@ class Dose:
     adjust_percent: tuple[float, float] | None
     needs: tuple[str, ...] = ()                # facts needed to compute mg/day (e.g. weight)
     text: str = ""
+    exact_mg_per_day: tuple[float, float] | None = None  # before rounding for tablets
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class FactValue:
     name: str
     value: Any
     unit: str | None = None
+    derived_by: tuple[str, ...] = ()           # for a derived fact: the rules that set it
 
 
 @dataclass(frozen=True)

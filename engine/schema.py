@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from engine.errors import Problem
+from engine.errors import GuidelineError, Problem
 from engine.loader import Document
 
 SCHEMA_FILES = {
@@ -47,7 +48,8 @@ class Schemas:
 
     @classmethod
     def load(cls, schema_dir: Path) -> Schemas:
-        documents = {name: json.loads((schema_dir / name).read_text("utf-8")) for name in _all_files(schema_dir)}
+        names = sorted({*_all_files(schema_dir), *SCHEMA_FILES.values(), "common.schema.json"})
+        documents = {name: _read_schema(schema_dir / name) for name in names}
         registry: Registry[Any] = Registry().with_resources(
             (_BASE + name, Resource.from_contents(doc, default_specification=DRAFT202012))
             for name, doc in documents.items()
@@ -64,6 +66,28 @@ class Schemas:
         validator = self.validators[kind]
         errors = sorted(validator.iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path)))
         return [p for error in errors for p in _describe(error, document)]
+
+
+def _read_schema(path: Path) -> Any:
+    """One schema file; a missing or broken one stops every command with exit 2, naming the file."""
+    where = f"schema/{path.name}"
+    try:
+        schema = _checked(path.read_text("utf-8"))
+    except OSError as exc:
+        raise GuidelineError(f"cannot read {where}: {exc.strerror or exc}; restore it from git") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GuidelineError(f"{where} is not valid JSON ({exc}); restore it from git") from exc
+    except SchemaError as exc:
+        raise GuidelineError(f"{where} is not a valid JSON Schema ({exc.message}); restore it from git") from exc
+    return schema
+
+
+@functools.lru_cache(maxsize=64)
+def _checked(text: str) -> Any:
+    """Parsed and checked against the metaschema once per process and content (the check costs ~30 ms)."""
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return schema
 
 
 def _all_files(schema_dir: Path) -> list[str]:
@@ -95,10 +119,61 @@ def _unknown_fields(error: ValidationError, document: Document, path: tuple[Any,
 
 def _best_alternative(error: ValidationError, document: Document, path: tuple[Any, ...]) -> Problem:
     """For anyOf/oneOf, report the alternative that came closest, in its own words."""
-    deepest = max(error.context or [], key=lambda e: (len(e.absolute_path), -len(e.message)))
-    if len(deepest.absolute_path) > len(error.absolute_path):
+    leaves = list(_leaves(error))
+    if leaves and all(e.validator == "required" and e.absolute_path == error.absolute_path for e in leaves):
+        fields = " or ".join(f"'{_missing_field(e)}'" for e in leaves)
+        return Problem(document.at(path), f"{_field_name(path)}needs one of the fields {fields}", "E-SCHEMA-REQUIRED")
+    deepest = max(leaves, key=lambda e: (len(e.absolute_path), _closeness(e), -len(e.message)), default=None)
+    if deepest and (len(deepest.absolute_path) > len(error.absolute_path) or _closeness(deepest) == 2):
         return next(_describe(deepest, document))
+    types = [t for e in leaves if e.validator == "type" for t in _as_list(e.validator_value)]
+    if types and all(e.validator == "type" for e in leaves):  # only the kind of value is wrong
+        return Problem(document.at(path), _wrong_kind(path, types, error.instance), "E-SCHEMA-TYPE")
     return Problem(document.at(path), _message(error, path), f"E-SCHEMA-{str(error.validator).upper()}")
+
+
+def _leaves(error: ValidationError) -> Iterator[ValidationError]:
+    """The errors of every alternative, looking through nested anyOf/oneOf at the same place."""
+    for alternative in error.context or []:
+        if alternative.validator in ("anyOf", "oneOf") and alternative.context and (
+            alternative.absolute_path == error.absolute_path
+        ):
+            yield from _leaves(alternative)
+        else:
+            yield alternative
+
+
+def _missing_field(error: ValidationError) -> str:
+    return str(error.message).split("'")[1] if "'" in error.message else str(error.message)
+
+
+def _closeness(error: ValidationError) -> int:
+    """2: the value has the right kind but a detail is wrong (the editor's likely intent); 0: wrong kind."""
+    if error.validator == "type":
+        return 0
+    return 1 if error.validator in ("anyOf", "oneOf") else 2
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _wrong_kind(path: tuple[Any, ...], expected: list[str], value: Any) -> str:
+    wanted = " or ".join(dict.fromkeys(_TYPE_WORDS.get(t, t) for t in expected))
+    hint = ""
+    if isinstance(value, str) and "boolean" in expected:
+        hint = " (write true or false without quotes)"
+    elif isinstance(value, str) and {"number", "integer"} & set(expected) and _looks_numeric(value):
+        hint = " (write numbers without quotes)"
+    return f"{_field_name(path)}expected {wanted}, found {_kind_of(value)} {_show(value)}{hint}"
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _message(error: ValidationError, path: tuple[Any, ...]) -> str:
@@ -135,7 +210,11 @@ def _message(error: ValidationError, path: tuple[Any, ...]) -> str:
         return f"{where}{_show(value)} is not a real {error.validator_value} (write YYYY-MM-DD)"
     if validator == "oneOf":
         return f"{where}must have exactly one of the allowed forms"
-    return f"{where}{error.message}"
+    return f"{where}{_short(error.message)}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _field_name(path: tuple[Any, ...]) -> str:
@@ -159,16 +238,25 @@ def _kind_of(value: Any) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value if len(value) < 60 else value[:57] + "...")
+        return shown_text(value if len(value) < 60 else value[:57] + "...")
     if isinstance(value, (dict, list)):
         return ""
     return json.dumps(value)
 
 
+def shown_text(text: str) -> str:
+    """Quoted text for a message; look-alike letters and invisible marks made visible."""
+    if text.isascii():
+        return repr(text)
+    hidden = sorted({f"U+{ord(c):04X}" for c in text if not c.isascii()})
+    return f"{text!a} (it holds the non-ASCII characters {', '.join(hidden[:5])}: retype it)"
+
+
 def did_you_mean(word: str, choices: list[str]) -> str:
     """"; did you mean 'x'?" when a close match exists, else empty."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}  # 'grade' is close to 'GRADE'
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
 _TESTS = ("equals", "not_equals", "one_of", "below", "at_most", "above", "at_least",

@@ -10,12 +10,21 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import validate
+from engine.cli import diff as diff_command
+from engine.cli import evaluate, site, test, validate
+from engine.cli import fmt as fmt_command
+from engine.cli import new as new_command
 from engine.cli.common import run_safely
 
 #: Each command module has `NAME`, `HELP`, `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS = [
     validate,
+    test,
+    evaluate,
+    site,
+    diff_command,
+    fmt_command,
+    new_command,
 ]
 
 EPILOG = """exit codes:

@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic repositories (generate.py), engines compared (engines.py), the runner (run.py)."""

@@ -1,0 +1,189 @@
+"""Synthetic but well-formed guideline repositories for benchmarks.
+
+    python bench/generate.py OUT --rules 1000 --cases 10000 [--seed 1]
+
+OUT gets schema/ (copied), guidelines/ (facts, subjects, topics, references, one value set,
+N rules) and tests/cases/ (M cases). About a fifth of the rules derive facts, in chains of
+depth 2 and 3 (a depth-3 fact is derived from a depth-2 fact, itself derived from a depth-1
+fact); the rest recommend, reading base and derived facts. The result passes
+`guideline validate` with no error (unused-fact warnings aside), so every timing measures
+the real path. The same seed always writes the same repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAIN = Path(__file__).resolve().parents[1]
+TOPICS = ["alpha", "beta", "gamma", "delta"]
+ACTIONS = ["avoid", "start", "caution", "consider", "counsel", "order_test", "dose"]
+#: Each subject is only ever the subject of one kind of action, so no two rules disagree (E-CONFLICT)
+#: and none suppresses another: the timings then measure evaluation, not a repository validate refuses.
+SUBJECTS = [f"{action.replace('_', '-')}-{k}" for action in ACTIONS for k in range(2)]
+WORDS = [f"drug-{i}" for i in range(12)]
+CATEGORY_VALUES = ["low", "mid", "high"]
+
+
+class Shape:
+    """How many facts of each kind a repository of `rules` rules gets, and their names."""
+
+    def __init__(self, rules: int) -> None:
+        base = max(8, rules // 25)
+        self.numbers = [f"num_{i:03d}" for i in range(base)]
+        self.categories = [f"cat_{i:03d}" for i in range(max(4, base // 2))]
+        self.flags = [f"flag_{i:03d}" for i in range(max(4, base // 2))]
+        self.lists = ["medicines"]
+        derived = max(3, rules // 25)
+        self.depth = {1: [f"d1_{i:03d}" for i in range(derived)],
+                      2: [f"d2_{i:03d}" for i in range(max(1, derived // 2))],
+                      3: [f"d3_{i:03d}" for i in range(max(1, derived // 4))]}
+
+    @property
+    def derived(self) -> list[str]:
+        return [name for level in (1, 2, 3) for name in self.depth[level]]
+
+
+def facts_of(shape: Shape) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for name in shape.numbers:
+        facts[name] = {"label": name, "type": "number", "unit": "1", "range": {"min": 0, "max": 100},
+                       "description": "A synthetic measurement."}
+    for name in shape.categories:
+        facts[name] = {"label": name, "type": "category", "description": "A synthetic category.",
+                       "values": {v: v for v in CATEGORY_VALUES}}
+    for name in shape.flags:
+        facts[name] = {"label": name, "type": "boolean", "description": "A synthetic yes/no."}
+    facts["medicines"] = {"label": "medicines", "type": "list", "description": "Synthetic medicines."}
+    for name in shape.derived:
+        facts[name] = {"label": name, "type": "boolean", "derived": True, "description": "Set by rules."}
+    return facts
+
+
+def leaf(chance: random.Random, shape: Shape) -> dict[str, Any]:
+    kind = chance.choices(["number", "category", "flag", "list", "known"], weights=[5, 3, 2, 1, 1])[0]
+    if kind == "number":
+        op = chance.choice(["below", "at_most", "above", "at_least"])
+        return {"fact": chance.choice(shape.numbers), op: chance.randint(5, 95)}
+    if kind == "category":
+        if chance.random() < 0.5:
+            return {"fact": chance.choice(shape.categories), "equals": chance.choice(CATEGORY_VALUES)}
+        return {"fact": chance.choice(shape.categories), "one_of": chance.sample(CATEGORY_VALUES, 2)}
+    if kind == "flag":
+        return {"fact": chance.choice(shape.flags), "equals": chance.random() < 0.5}
+    if kind == "list":
+        return {"fact": "medicines", "contains": chance.choice(WORDS)}
+    return {"fact": chance.choice(shape.numbers), chance.choice(["known", "unknown"]): True}
+
+
+def condition(chance: random.Random, shape: Shape, reads: list[str]) -> dict[str, Any]:
+    """1-3 leaves under all/any, sometimes a `not`; `reads` are derived facts that must be tested true."""
+    items = [{"fact": name, "equals": True} for name in reads]
+    items += [leaf(chance, shape) for _ in range(chance.randint(1, 3 - len(reads) if len(reads) < 3 else 1))]
+    if len(items) == 1:
+        return items[0]
+    if chance.random() < 0.2:
+        items[-1] = {"not": items[-1]}
+    group = "all" if reads or chance.random() < 0.7 else "any"
+    return {group: items}
+
+
+def rule(rule_id: str, topic: str, when: dict[str, Any], then: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": rule_id, "version": "1.0.0", "status": "active", "title": f"Synthetic rule {rule_id}",
+        "topic": topic, "when": when, "then": then, "rationale": "Synthetic, for benchmarks.",
+        "citations": [{"ref": "bench-reference", "locator": "section 1"}],
+        "evidence": {"certainty": "not_graded", "scheme": "none"},
+        "review": {"authors": ["Benchmark"], "approved": "2026-01-01", "next_review": "2099-01-01"},
+        "changelog": [{"version": "1.0.0", "date": "2026-01-01", "change": "Generated"}],
+    }
+
+
+def derive_rules(chance: random.Random, shape: Shape) -> list[dict[str, Any]]:
+    found = []
+    for level in (1, 2, 3):
+        for name in shape.depth[level]:
+            reads = [chance.choice(shape.depth[level - 1])] if level > 1 else []
+            found.append((name, condition(chance, shape, reads)))
+    return [rule(f"BEN-D{i:05d}", TOPICS[i % len(TOPICS)], when, [{"action": "derive", "fact": name}])
+            for i, (name, when) in enumerate(found)]
+
+
+def recommendation(chance: random.Random) -> dict[str, Any]:
+    action = chance.choice(ACTIONS)
+    subject = f"{action.replace('_', '-')}-{chance.randint(0, 1)}"
+    base: dict[str, Any] = {"action": action, "subject": subject, "strength": "not_graded", "text": "Synthetic."}
+    if action == "dose":
+        base["dose"] = {"min": 1, "max": 2, "unit": "mg/kg/day"}
+    return base
+
+
+def recommend_rules(chance: random.Random, shape: Shape, count: int) -> list[dict[str, Any]]:
+    found = []
+    for i in range(count):
+        reads = [chance.choice(shape.derived)] if chance.random() < 0.3 else []
+        found.append(rule(f"BEN-R{i:05d}", TOPICS[i % len(TOPICS)], condition(chance, shape, reads),
+                          [recommendation(chance)]))
+    return found
+
+
+def case(chance: random.Random, shape: Shape, number: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for name in shape.numbers:
+        if chance.random() < 0.8:
+            facts[name] = round(chance.uniform(0, 100), 1)
+    for name in shape.categories:
+        if chance.random() < 0.8:
+            facts[name] = chance.choice(CATEGORY_VALUES)
+    for name in shape.flags:
+        if chance.random() < 0.8:
+            facts[name] = chance.random() < 0.5
+    if chance.random() < 0.8:
+        facts["medicines"] = chance.sample(WORDS, chance.randint(0, 4))
+    return {"id": f"case-{number:06d}", "title": f"Synthetic patient {number}", "facts": facts}
+
+
+def write(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, width=100), "utf-8")
+
+
+def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
+    """Write the repository; returns its root."""
+    chance = random.Random(seed)
+    shape = Shape(rules)
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(MAIN / "schema", out / "schema")
+    g = out / "guidelines"
+    write(g / "facts.yaml", {"facts": facts_of(shape)})
+    write(g / "subjects.yaml", {"subjects": {s: {"label": s, "kind": "drug"} for s in SUBJECTS}})
+    write(g / "topics.yaml", {"topics": {t: {"title": t, "description": "Synthetic."} for t in TOPICS}})
+    write(g / "references.yaml", {"references": {"bench-reference": {
+        "kind": "guideline", "title": "Synthetic", "authors": ["Benchmark"], "year": 2026}}})
+    derives = derive_rules(chance, shape)
+    for data in [*derives, *recommend_rules(chance, shape, max(0, rules - len(derives)))]:
+        write(g / "rules" / data["topic"] / f"{data['id']}.yaml", data)
+    for number in range(cases):
+        write(out / "tests" / "cases" / TOPICS[number % len(TOPICS)] / f"case-{number:06d}.yaml",
+              case(chance, shape, number))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--rules", type=int, default=100)
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    print(generate(args.out, args.rules, args.cases, args.seed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""A patient case -> Result: forward chaining by strata on durable_rules, then precedence and doses.
+
+Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.compiler import CompiledRuleset, Program, compile_guidelines
+from engine.dose import compute_dose
+from engine.errors import EngineError, InputError, Location
+from engine.explain import facts_read, failed_tests
+from engine.facts import normalize_facts
+from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule
+from engine.oracle import missing
+from engine.precedence import apply_precedence
+from engine.properties import compute
+from engine.result import NeedsData, Recommendation, Result, TraceStep
+from engine.runtime import Runtime, shared_runtime
+
+Locate = Callable[[tuple[str | int, ...]], Location]
+Outcomes = dict[str, bool | None]  # rule id -> definitely true / definitely false / undecided
+
+
+class Evaluator:
+    """Compiles the active rules once; evaluates any number of cases, each in its own sessions."""
+
+    def __init__(self, guidelines: GuidelineSet) -> None:
+        self.guidelines = guidelines
+        self.program: Program = compile_guidelines(guidelines)
+        if self.program.problems:
+            raise InputError(list(self.program.problems))
+        self._runtime: Runtime = shared_runtime()
+        for layer in self.program.strata:
+            for ruleset in layer:
+                self._runtime.register(ruleset)
+        self._rules = {r.id: r for r in guidelines.active_rules}
+        self._producers = _producers(guidelines.active_rules)
+        self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
+                       for rs in layer for r in rs.rules}
+
+    def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
+        """Raise InputError (every problem, with locations) if the case's facts cannot be used."""
+        where = locate or (lambda _path: Location(case.path or case.id))
+        values, problems = normalize_facts(case.facts, self.guidelines.facts, where)
+        if problems:
+            raise InputError(problems)
+        outcomes, known, derived_by = self._chain(values)
+        return self._result(case.id, known, outcomes, derived_by, explain)
+
+    def rule_outcomes(self, case: Case) -> dict[str, bool | None]:
+        """Each active rule: True (applies), False (definitely not), None (undecided). For tests."""
+        values, problems = normalize_facts(case.facts, self.guidelines.facts, lambda _p: Location(case.id))
+        if problems:
+            raise InputError(problems)
+        return dict(self._chain(values)[0])
+
+    # ------------------------------------------------------------ forward chaining
+
+    def _chain(self, values: dict[str, Any]) -> tuple[Outcomes, dict[str, Any], dict[str, tuple[str, ...]]]:
+        known, outcomes = dict(values), Outcomes()
+        derived_by: dict[str, tuple[str, ...]] = {}
+        pending = set(self._producers)
+        for layer in self.program.strata:
+            properties = compute(known, self.program.specs)
+            for ruleset in layer:
+                outcomes.update(self._run(ruleset, properties))
+            for fact in sorted(pending):
+                producers = self._producers[fact]
+                if all(p.id in outcomes for p in producers):
+                    pending.discard(fact)
+                    value, by = derived_value(fact, producers, outcomes)
+                    if value is not None:
+                        known[fact], derived_by[fact] = value, by
+        return outcomes, known, derived_by
+
+    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> Outcomes:
+        given = {name: properties[name] for name in sorted(ruleset.properties) if name in properties}
+        fired = self._runtime.run(ruleset, given)
+        outcomes = Outcomes()
+        for rule in ruleset.rules:
+            true, false = (rule.rule_id, True) in fired, (rule.rule_id, False) in fired
+            if true and false:
+                raise EngineError(f"{rule.rule_id} was both true and false; the compiled patterns are wrong")
+            outcomes[rule.rule_id] = True if true else (False if false else None)
+        return outcomes
+
+    # ------------------------------------------------------------ the result
+
+    def _result(self, case_id: str, known: dict[str, Any], outcomes: Outcomes,
+                derived_by: dict[str, tuple[str, ...]], explain: bool) -> Result:
+        fired = [self._rules[i] for i in self._ordered(outcomes, True)]
+        kept, suppressed = apply_precedence(
+            (rec for rule in fired for rec in self._recommendations(rule, known)), self._rules)
+        g = self.guidelines
+        trace = tuple(TraceStep(r.id, "fired", facts_read(r, known, g, derived_by), r.derives) for r in fired)
+        misses = tuple(
+            TraceStep(r.id, "not_fired", facts_read(r, known, g, derived_by), failed=failed_tests(r, known, g))
+            for r in (self._rules[i] for i in self._ordered(outcomes, False))
+        ) if explain else ()
+        return Result(
+            case_id=case_id,
+            recommendations=tuple(sorted(kept, key=_reading_order)),
+            derived={name: known[name] for name in sorted(derived_by)},
+            needs_data=self._needs_data(known, outcomes, kept),
+            suppressed=tuple(sorted(suppressed, key=lambda s: (_reading_order(s.recommendation), s.by_rule))),
+            trace=trace,
+            near_misses=misses,
+        )
+
+    def _ordered(self, outcomes: Outcomes, wanted: bool | None) -> list[str]:
+        return sorted((i for i, o in outcomes.items() if o is wanted), key=lambda i: self._order[i])
+
+    def _recommendations(self, rule: Rule, known: Mapping[str, Any]) -> list[Recommendation]:
+        weight = known.get("weight")
+        return [_recommendation(rule, a, weight if isinstance(weight, float) else None)
+                for a in rule.recommendations]
+
+    def _needs_data(self, known: dict[str, Any], outcomes: Outcomes, kept: list[Recommendation]) -> tuple[
+            NeedsData, ...]:
+        found: dict[str, NeedsData] = {}
+        for rule_id in self._ordered(outcomes, None):
+            rule = self._rules[rule_id]
+            if rule.recommendations:
+                facts = self._base_facts_needed(rule, known, outcomes, frozenset({rule_id}))
+                found[rule_id] = NeedsData(rule_id, rule.title, tuple(sorted(facts)))
+        for rec in kept:
+            if rec.dose is not None and rec.dose.needs and rec.rule not in found:
+                found[rec.rule] = NeedsData(rec.rule, self._rules[rec.rule].title, rec.dose.needs)
+        return tuple(found[k] for k in sorted(found))
+
+    def _base_facts_needed(self, rule: Rule, known: dict[str, Any], outcomes: Outcomes,
+                           seen: frozenset[str]) -> set[str]:
+        """Missing facts that could decide the rule; a missing derived fact is replaced by what
+        its undecided producers need, so the reader is told which measurements to supply."""
+        needed: set[str] = set()
+        for name in missing(rule.when, known, self.guidelines.valuesets):
+            producers = [p for p in self._producers.get(name, ()) if outcomes.get(p.id) is None
+                         and p.id not in seen]
+            below = set().union(*(self._base_facts_needed(p, known, outcomes, seen | {p.id}) for p in producers))
+            needed |= below or {name}
+        return needed
+
+
+def _producers(rules: tuple[Rule, ...]) -> dict[str, tuple[Rule, ...]]:
+    found: dict[str, list[Rule]] = {}
+    for rule in sorted(rules, key=lambda r: r.id):
+        for fact in rule.derives:
+            found.setdefault(fact, []).append(rule)
+    return {fact: tuple(rs) for fact, rs in found.items()}
+
+
+def derived_value(fact: str, producers: tuple[Rule, ...], outcomes: Outcomes) -> tuple[Any, tuple[str, ...]]:
+    """Set by the producers that fired (conflicting values: unknown); false when every producer
+    that sets it true is definitely false; otherwise unknown."""
+    actions = [(p.id, a) for p in producers for a in p.then if a.kind == "derive" and a.fact == fact]
+    fired = [(rid, a.value) for rid, a in actions if outcomes.get(rid) is True]
+    values = {v for _, v in fired}
+    if len(values) == 1:
+        return values.pop(), tuple(rid for rid, _ in fired)
+    if not fired and all(a.value is True and outcomes.get(rid) is False for rid, a in actions):
+        return False, ()
+    return None, ()
+
+
+def _recommendation(rule: Rule, action: Action, weight: float | None) -> Recommendation:
+    return Recommendation(
+        rule=rule.id,
+        version=rule.version,
+        action=action.kind,
+        subject=action.subject,
+        strength=action.strength,
+        text=action.text,
+        citations=tuple(f"{c.ref}: {c.locator}" for c in rule.citations),
+        dose=compute_dose(action, weight),
+        permanent=action.permanent,
+        interval=action.interval,
+        duration=action.duration,
+        with_subject=action.with_subject,
+    )
+
+
+def _reading_order(rec: Recommendation) -> tuple[int, str, str, str]:
+    rank = ACTION_ORDER.index(rec.action) if rec.action in ACTION_ORDER else len(ACTION_ORDER)
+    return rank, rec.subject, rec.rule, rec.text
+
+
+def evaluate(guidelines: GuidelineSet, case: Case, explain: bool = False) -> Result:
+    """One case, compiled and run at once (use Evaluator for many cases)."""
+    return Evaluator(guidelines).evaluate(case, explain=explain)

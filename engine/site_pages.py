@@ -1,0 +1,200 @@
+"""Pages that list things: topics, references with back-links, source traceability, cases, facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.model import FactDef, GuidelineSet, Reference, Rule, SourceTrace, Statement
+from engine.site_model import CaseOutcome, citing_rules
+from engine.site_paths import (
+    CASES,
+    FACTS,
+    NOT_CURRENT,
+    REFERENCES,
+    case_anchor,
+    fact_anchor,
+    link,
+    markdown_url,
+    outside_links,
+    ref_anchor,
+    rule_path,
+    source_path,
+    topic_path,
+)
+from engine.site_rule import status_badge
+from engine.site_text import number, text, unit_of
+from engine.site_worked import outcome_block, patient_brief
+
+STATUS_ORDER = {"active": 0, "draft": 1, "deprecated": 2, "retired": 3}
+NOT_ENCODED = {
+    "not_actionable": "says nothing a clinician could act on",
+    "duplicate": "already encoded from another statement",
+    "superseded": "another source's statement wins (see the disagreements)",
+    "wrong": "wrong or outdated: deliberately not encoded",
+    "out_of_scope": "outside azathioprine prescribing",
+    "background": "context such as prevalence or history",
+}
+
+
+def rules_of(g: GuidelineSet, topic: str) -> list[Rule]:
+    """A topic's rules, current ones first, then by id."""
+    return sorted((r for r in g.rules if r.topic == topic), key=lambda r: (STATUS_ORDER.get(r.status, 9), r.id))
+
+
+def topic_page(g: GuidelineSet, key: str) -> str:
+    here = topic_path(key)
+    topic = g.topics.get(key)
+    title = text(topic.title) if topic else text(key)
+    lines = [f"# {title}", "", text(topic.description) if topic else "", ""]
+    lines += _rule_table(g, rules_of(g, key), here)
+    return "\n".join(lines) + "\n"
+
+
+def _rule_table(g: GuidelineSet, rules: Sequence[Rule], here: str) -> list[str]:
+    if not rules:
+        return ["No rules yet."]
+    rows = ["| Rule | Recommendation | Status |", "|---|---|---|"]
+    for r in rules:
+        marker = " (not current)" if r.status in NOT_CURRENT else ""
+        rows.append(f"| [{text(r.id)}]({link(here, rule_path(r))}) | {text(r.title)}{marker} | "
+                    f"{status_badge(r.status)} |")
+    return rows
+
+
+def rules_index(g: GuidelineSet, topics: Sequence[str]) -> str:
+    here = "rules/index.md"
+    lines = ["# All rules by topic", "",
+             "Every rule, current or not. Retired and deprecated rules are kept so past "
+             "decisions can be traced; they are marked *not current*.", ""]
+    for key in topics:
+        topic = g.topics.get(key)
+        lines += [f"## [{text(topic.title if topic else key)}]({link(here, topic_path(key))})", ""]
+        lines += [*_rule_table(g, rules_of(g, key), here), ""]
+    return "\n".join(lines)
+
+
+def references_page(g: GuidelineSet) -> str:
+    lines = ["# References", "",
+             "Every work the rules cite. Under each, the rules that cite it.", ""]
+    for kind_title, refs in _by_kind(g):
+        lines += [f"## {kind_title}", ""]
+        for ref in refs:
+            lines += _reference(g, ref)
+    return "\n".join(lines)
+
+
+def _by_kind(g: GuidelineSet) -> list[tuple[str, list[Reference]]]:
+    kinds = sorted({r.kind for r in g.references.values()}, key=lambda k: (k != "source-article", k))
+    return [(text(k.replace("-", " ").capitalize() + "s"),
+             sorted((r for r in g.references.values() if r.kind == k), key=lambda r: r.key)) for k in kinds]
+
+
+def _reference(g: GuidelineSet, ref: Reference) -> list[str]:
+    where = ", ".join(x for x in (ref.journal, ref.publisher) if x)
+    meta = f"{text(', '.join(ref.authors))} ({ref.year})" + (f". {text(where)}" if where else "")
+    links = " · ".join(f"[{text(label)}]({markdown_url(url)})" for label, url in outside_links(ref))
+    cited = [_back_link(r, ref.key) for r in citing_rules(g, ref.key)]
+    lines = [f"### {text(ref.title)} {{#{ref_anchor(ref.key)}}}", "", meta, ""]
+    lines += [f"Key: {text(ref.key)}" + (f" · {links}" if links else " · no identifier on record"), ""]
+    if ref.note:
+        lines += [text(ref.note), ""]
+    lines += ["**Cited by:**", "", *cited, ""] if cited else ["**Cited by:** no rule", ""]
+    return lines
+
+
+def _back_link(rule: Rule, ref_key: str) -> str:
+    """A list item leading from a reference back to a rule citing it, with where in the work."""
+    where = "; ".join(text(c.locator) for c in rule.citations if c.ref == ref_key)
+    marker = " (not current)" if rule.status in NOT_CURRENT else ""
+    return f"- [{text(rule.id)}: {text(rule.title)}]({link(REFERENCES, rule_path(rule))}){marker} — {where}"
+
+
+def sources_index(g: GuidelineSet) -> str:
+    lines = ["# Source traceability", "",
+             "For each source article: every statement it makes, and the rules that encode it "
+             "or why none does.", ""]
+    for trace in g.sources:
+        ref = g.references.get(trace.ref)
+        lines.append(f"- [{text(ref.title if ref else trace.ref)}]({link('sources/index.md', source_path(trace.ref))})"
+                     f" — {_counts(trace)}")
+    return "\n".join(lines) + "\n"
+
+
+def _counts(trace: SourceTrace) -> str:
+    encoded = sum(1 for s in trace.statements if s.rules)
+    return f"{len(trace.statements)} statements: {encoded} encoded in rules, {len(trace.statements) - encoded} not"
+
+
+def source_page(g: GuidelineSet, trace: SourceTrace) -> str:
+    here = source_path(trace.ref)
+    ref = g.references.get(trace.ref)
+    lines = [f"# {text(ref.title if ref else trace.ref)}", "",
+             f"[Bibliographic entry]({link(here, REFERENCES, ref_anchor(trace.ref))})", "",
+             "| Statement | What the source says | Encoded in |", "|---|---|---|"]
+    for s in trace.statements:
+        section = f" *({text(s.section)})*" if s.section else ""
+        lines.append(f"| {text(s.id)} | {text(s.says)}{section} | {_encoded(g, s, here)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _encoded(g: GuidelineSet, statement: Statement, here: str) -> str:
+    if statement.rules:
+        found = [(i, g.rule(i)) for i in statement.rules]
+        return ", ".join(f"[{text(i)}]({link(here, rule_path(r))})" if r else text(i) for i, r in found)
+    reason = statement.not_encoded_reason or ""
+    words = NOT_ENCODED.get(reason, reason.replace("_", " "))
+    note = statement.not_encoded_note
+    return f"Not encoded: {text(words)}" + (f". {text(note)}" if note else "")
+
+
+def cases_page(g: GuidelineSet, outcomes: Sequence[CaseOutcome]) -> str:
+    lines = ["# Test cases", "",
+             "Every patient case the rules are tested against, and what the engine recommends "
+             "for it today.", ""]
+    for topic in sorted({o.case.topic for o in outcomes}):
+        known = g.topics.get(topic)
+        lines += [f"## {text(known.title if known else topic)}", ""]
+        for o in (o for o in outcomes if o.case.topic == topic):
+            lines += [f"### {text(o.case.title)} {{#{case_anchor(o.case.id)}}}", "",
+                      f"Case {text(o.case.id)}. {text(o.case.story)}", "",
+                      f"*Patient:* {patient_brief(g, o.case)}", "", outcome_block(g, o, CASES), ""]
+    return "\n".join(lines)
+
+
+def facts_page(g: GuidelineSet) -> str:
+    lines = ["# Fact dictionary", "",
+             "Every patient fact a rule may test. A fact a case leaves out is *not known*, "
+             "never assumed normal.", ""]
+    for name in sorted(g.facts):
+        lines += _fact(g.facts[name])
+    return "\n".join(lines)
+
+
+def _fact(fact: FactDef) -> list[str]:
+    rows = [("Name in rules", text(fact.name)), ("Type", text(fact.type))]
+    if fact.unit:
+        rows.append(("Unit", f"{text(unit_of(fact))} (code {text(fact.unit)})"))
+    if fact.range:
+        rows.append(("Allowed range", f"{number(fact.range[0])} to {number(fact.range[1])}"))
+    if fact.values:
+        rows.append(("Values", "; ".join(f"*{text(k)}*: {text(v)}" for k, v in fact.values)))
+    if fact.code:
+        rows.append(("Code", text(f"{fact.code[0]} {fact.code[1]}")))
+    if fact.derived:
+        rows.append(("Set by", "rules only (derived); a case never gives it"))
+    table = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+    return [f"### {text(fact.label)} {{#{fact_anchor(fact.name)}}}", "", text(fact.description), "",
+            *table, ""]
+
+
+def schemas_page(names: Sequence[str]) -> str:
+    lines = ["# JSON Schemas", "",
+             "Every file under guidelines/ is checked against one of these schemas. Editors whose "
+             "editor understands `yaml-language-server` comments get completion and checking as they type.",
+             ""]
+    lines += [f"- [{text(n)}](schema/{n})" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["CASES", "FACTS", "cases_page", "facts_page", "references_page", "rules_index",
+           "schemas_page", "source_page", "sources_index", "topic_page"]

@@ -1,0 +1,70 @@
+"""MkDocs hooks: generate the rule, topic, reference, case and schema pages from guidelines/ at build time.
+
+Thin on purpose: engine.repository loads, engine.evaluate runs the cases, engine.site renders.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+from engine.model import Case, GuidelineSet
+from engine.repository import find_root
+from engine.site import CaseOutcome, Site, evaluate_all, failed_everywhere, render_site
+from engine.validate import validate_repository
+
+# Under "mkdocs." so that `--strict` counts our warnings like its own.
+log = logging.getLogger("mkdocs.hooks.guideline")
+
+#: The pages of the build in progress, keyed by config file. MkDocs calls hooks as
+#: plain functions with no object to keep them on; `on_config` resets the entry each build.
+_BUILDS: dict[str, tuple[Path, Site]] = {}
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    root = find_root(Path(config.config_file_path).parent)
+    # The same checks as `guideline validate`: an error is a warning here, so a strict build
+    # (`guideline site build`) refuses to publish a repository that does not validate.
+    report = validate_repository(root)
+    for problem in report.problems:
+        (log.warning if problem.severity == "error" else log.info)("%s", problem)
+    loaded = report.loaded
+    outcomes = _outcomes(loaded.guidelines, loaded.cases)
+    for failed in (o for o in outcomes if o.error is not None):
+        log.warning("%s: the engine could not evaluate this case: %s", failed.case.path or failed.case.id,
+                    failed.error)
+    schema_names = sorted(p.name for p in (root / "schema").glob("*.json"))
+    site = render_site(loaded.guidelines, outcomes, schema_names)
+    _BUILDS[config.config_file_path] = (root, site)
+    config.nav = site.nav
+    # `mkdocs serve` rebuilds when editors change rules, cases or schemas.
+    config.watch.extend(str(root / d) for d in ("guidelines", "schema", "tests/cases") if (root / d).is_dir())
+    return config
+
+
+def _outcomes(guidelines: GuidelineSet, cases: tuple[Case, ...]) -> tuple[CaseOutcome, ...]:
+    try:
+        from engine.evaluate import Evaluator
+
+        evaluator = Evaluator(guidelines)
+    except Exception as exc:  # shown on every case: a broken engine must not hide the rules
+        return failed_everywhere(cases, f"the rule engine could not start: {type(exc).__name__}: {exc}")
+    return evaluate_all(cases, evaluator.evaluate)
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    root, site = _BUILDS[config.config_file_path]
+    for file in list(files):
+        if file.is_documentation_page():
+            file.edit_uri = f"site/docs/{file.src_uri}"  # the hand-written page's place in the repository
+    for path, content in site.pages.items():
+        generated = File.generated(config, path, content=content)
+        generated.edit_uri = site.edit_paths.get(path)
+        files.append(generated)
+    for schema in sorted((root / "schema").glob("*.json")):
+        files.append(File.generated(config, f"schema/{schema.name}", content=schema.read_bytes()))
+    return files
+

@@ -1,0 +1,53 @@
+"""Case facts the evaluator accepts (with unit conversion) and refuses (with a location and a fix)."""
+
+from __future__ import annotations
+
+import pytest
+from engine_kit import act, case, fact, guidelines, rule
+
+from engine.errors import InputError, Location
+from engine.evaluate import Evaluator
+
+LOW_WBC = rule("AZA-CBC-001", fact("wbc", below=3), act("hold"))
+
+
+def test_a_value_in_a_convertible_unit_is_converted() -> None:
+    evaluator = Evaluator(guidelines(LOW_WBC))
+    assert evaluator.rule_outcomes(case(wbc=(2.5, "10*3/uL"))) == {"AZA-CBC-001": True}
+    assert evaluator.rule_outcomes(case(wbc=(3.5, "10*3/uL"))) == {"AZA-CBC-001": False}
+
+
+def test_an_unknown_unit_is_refused_with_the_accepted_units() -> None:
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(LOW_WBC)).evaluate(case("c1", wbc=(2500, "/uL")))
+    (problem,) = caught.value.problems
+    assert problem.code == "E-FACT-UNIT"
+    assert "accepted units: 10*9/L, 10*3/uL" in problem.message
+    assert problem.location == Location("c1")  # a case built in code has no file: its id names it
+
+
+def test_out_of_range_values_are_refused_not_evaluated() -> None:
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=-1, weight=1000))
+    assert sorted(p.code for p in caught.value.problems) == ["E-FACT-RANGE", "E-FACT-RANGE"]
+
+
+@pytest.mark.parametrize("value", ["2.5", True, float("nan"), float("inf")])
+def test_values_of_the_wrong_type_never_reach_the_engine(value: object) -> None:
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=value))
+    assert [p.code for p in caught.value.problems] == ["E-FACT-TYPE"]
+
+
+def test_every_problem_is_reported_at_once_with_its_location() -> None:
+    def locate(path: tuple[str | int, ...]) -> Location:
+        return Location("cases/x.yaml", 3 + len(str(path[-1])), 5)
+
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(LOW_WBC)).evaluate(
+            case(tpmt_status="absnt", severe_cytopenia=True, wbcc=3), locate=locate)
+    found = {p.code: p for p in caught.value.problems}
+    assert set(found) == {"E-FACT-VALUE", "E-DERIVED-FACT", "E-UNKNOWN-FACT"}
+    assert "did you mean 'absent'" in found["E-FACT-VALUE"].message
+    assert "did you mean 'wbc'" in found["E-UNKNOWN-FACT"].message
+    assert str(found["E-UNKNOWN-FACT"]).startswith("cases/x.yaml:7:5: ")

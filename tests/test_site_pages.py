@@ -1,0 +1,178 @@
+"""Generated pages: golden files, plain-language wording, escaping, worked examples, relations.
+
+Golden files live in tests/golden/. After a deliberate change to how pages read,
+regenerate them with `UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_site_pages.py`
+and review the diff like any other change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from site_testing import make_repo
+
+from engine.model import Case, GuidelineSet, Multiple, ValueSetRef
+from engine.model import Test as Leaf
+from engine.repository import load_repository
+from engine.result import Dose, Recommendation, Result, Suppressed
+from engine.site import Site, evaluate_all, render_site
+from engine.site_text import dose_words, leaf, text
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def _fixed_result(case: Case) -> Result:
+    """A fixed engine answer per case, so golden files test the pages and not the engine."""
+    dose = Recommendation("AZA-DOSE-002", "1.0.0", "dose", "azathioprine", "conditional",
+                          "Give 30 to 70 percent of the usual dose.", ("trial-a",),
+                          dose=Dose("mg/kg/day", (1, 2), (25, 100), (30, 70)))
+    standard = Recommendation("AZA-DOSE-001", "1.0.0", "dose", "azathioprine", "conditional",
+                              "Start at 1 to 2 mg/kg/day.", ("seed-one",),
+                              dose=Dose("mg/kg/day", (1, 2), (75, 150), None))
+    if case.id == "intermediate-tpmt-reduced-dose":
+        return Result(case.id, (dose,), {}, (), (Suppressed(standard, "AZA-DOSE-002", "overridden"),), ())
+    avoid = Recommendation("AZA-TPMT-002", "1.0.0", "avoid", "azathioprine", "strong", "No.", ("seed-one",))
+    return Result(case.id, (avoid,) if "tpmt" in case.id else (), {}, (), (), ())
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[GuidelineSet, tuple[Case, ...]]:
+    result = load_repository(make_repo(tmp_path_factory.mktemp("repo")))
+    assert [p for p in result.problems if p.severity == "error"] == []
+    return result.guidelines, result.cases
+
+
+@pytest.fixture(scope="module")
+def site(loaded: tuple[GuidelineSet, tuple[Case, ...]]) -> Site:
+    guidelines, cases = loaded
+    return render_site(guidelines, evaluate_all(cases, _fixed_result), ["rule.schema.json"])
+
+
+@pytest.mark.parametrize("page", [
+    "rules/dosing/AZA-DOSE-002.md",
+    "rules/pretreatment-testing/AZA-TPMT-000.md",
+    "references.md",
+])
+def test_generated_page_matches_its_golden_file(site: Site, page: str) -> None:
+    golden = GOLDEN / (page.replace("/", "__"))
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(site.pages[page], encoding="utf-8")
+    assert site.pages[page] == golden.read_text(encoding="utf-8"), (
+        f"{page} changed; if on purpose, run UPDATE_GOLDEN=1 pytest {__file__} and review the diff"
+    )
+
+
+# ------------------------------------------------------------------ wording
+
+
+@pytest.mark.parametrize(("test", "words"), [
+    (Leaf("wbc", "below", 2.5), "white cell count below 2.5 ×10⁹/L"),
+    (Leaf("tpmt_status", "equals", "absent"), "TPMT activity is *absent*"),
+    (Leaf("tpmt_status", "unknown", True), "TPMT activity is not known"),
+    (Leaf("alt", "at_least", Multiple(3, "alt_baseline")), "ALT at least 3 × ALT at baseline"),
+    (Leaf("medications", "contains", ValueSetRef("xanthine-oxidase-inhibitors")),
+     "current medicines include any of: allopurinol, febuxostat (xanthine-oxidase inhibitors)"),
+    (Leaf("azathioprine_status", "equals", "planned"),
+     "azathioprine treatment status is *planned* (about to start azathioprine for the first time)"),
+    (Leaf("wbc", "between", (4.0, 11.0)), "white cell count between 4 and 11 ×10⁹/L (inclusive)"),
+])
+def test_conditions_read_in_clinical_words_with_units(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]], test: Leaf, words: str
+) -> None:
+    assert leaf(loaded[0], test) == words
+
+
+def test_a_reduced_dose_says_which_share_of_the_usual_dose(loaded: tuple[GuidelineSet, tuple[Case, ...]]) -> None:
+    rule = loaded[0].rule("AZA-DOSE-002")
+    assert rule is not None
+    assert dose_words(rule.then[0]) == "1–2 mg/kg/day; give 30–70% of this dose"
+
+
+# ------------------------------------------------------------------ escaping
+
+
+@pytest.mark.parametrize("evil", [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "![x](https://tracker.example/x.png)",
+    "Title {: onclick=alert(1) }",
+    "1. looks like a list",
+    "# looks like a heading",
+    "a | b",
+])
+def test_text_from_yaml_can_make_no_markup(evil: str) -> None:
+    import markdown
+
+    rendered = markdown.markdown(text(evil), extensions=["attr_list", "tables", "admonition"])
+    assert "<script" not in rendered and "<img" not in rendered and "<a " not in rendered
+    assert "onclick=" not in rendered.split(">", 1)[0]
+    assert rendered.startswith("<p>") and rendered.count("<") == 2  # one paragraph, nothing else
+
+
+# ------------------------------------------------------------------ content
+
+
+def test_worked_examples_show_the_engine_answer_and_mark_this_rule(site: Site) -> None:
+    page = site.pages["rules/dosing/AZA-DOSE-002.md"]
+    assert "Intermediate TPMT activity gets a reduced dose" in page
+    ours = "Dose of azathioprine \\(Imuran\\): 25–100 mg/day (conditional recommendation; AZA-DOSE-002)"
+    assert f"{ours} — **this rule**" in page
+    assert "<del>Dose of azathioprine \\(Imuran\\): 75–150 mg/day</del> ([AZA-DOSE-001](AZA-DOSE-001.md))" in page
+
+
+def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]]
+) -> None:
+    def broken(case: Case) -> Result:
+        raise RuntimeError("engine exploded")
+
+    guidelines, cases = loaded
+    pages = render_site(guidelines, evaluate_all(cases, broken), []).pages
+    assert "The engine could not evaluate this case" in pages["rules/contraindications/AZA-TPMT-002.md"]
+    assert "RuntimeError: engine exploded" in pages["cases.md"]
+
+
+def test_related_rules_follow_derived_facts_both_ways(site: Site) -> None:
+    deriving = site.pages["rules/monitoring/AZA-MON-001.md"]
+    reading = site.pages["rules/monitoring/AZA-MON-002.md"]
+    assert "It records **severe cytopenia**, which is read by [AZA-MON-002](AZA-MON-002.md)" in deriving
+    assert "It reads **severe cytopenia**, recorded by [AZA-MON-001](AZA-MON-001.md)" in reading
+
+
+def test_overrides_are_shown_on_both_rules(site: Site) -> None:
+    assert "It overrides [AZA-DOSE-001](AZA-DOSE-001.md)" in site.pages["rules/dosing/AZA-DOSE-002.md"]
+    overridden = site.pages["rules/dosing/AZA-DOSE-001.md"]
+    assert "It is overridden by [AZA-TPMT-002](../contraindications/AZA-TPMT-002.md)" in overridden
+
+
+def test_a_disagreement_shows_on_every_rule_it_names(site: Site) -> None:
+    for page in ("rules/dosing/AZA-DOSE-001.md", "rules/dosing/AZA-DOSE-002.md"):
+        assert "Disagreement: How much to reduce the dose" in site.pages[page]
+    assert "**Followed here:** [AZA-DOSE-002](AZA-DOSE-002.md)" in site.pages["rules/dosing/AZA-DOSE-001.md"]
+    assert "**Followed here:** this rule, AZA-DOSE-002." in site.pages["rules/dosing/AZA-DOSE-002.md"]
+
+
+def test_citations_link_to_the_reference_anchor_and_to_doi_and_pubmed(site: Site) -> None:
+    page = site.pages["rules/contraindications/AZA-TPMT-002.md"]
+    assert "(../../references.md#ref-trial-a)" in page
+    assert "(https://doi.org/10.1000/example.123)" in page
+    assert "(https://pubmed.ncbi.nlm.nih.gov/12345678/)" in page
+    seed_line = next(line for line in page.splitlines() if "#ref-seed-one" in line)
+    assert "https://" not in seed_line  # no identifier on record: no outside link
+
+
+def test_retired_rule_is_marked_not_current_and_points_to_its_replacement(site: Site) -> None:
+    page = site.pages["rules/pretreatment-testing/AZA-TPMT-000.md"]
+    assert '!!! danger "Not current: this rule is retired"' in page
+    assert "Use instead: [AZA-TPMT-001](AZA-TPMT-001.md)" in page
+    nav_titles = str(site.nav)
+    assert "AZA-TPMT-000: Test TPMT in everyone (retired, not current)" in nav_titles
+
+
+def test_source_traceability_lists_encoded_and_unencoded_statements(site: Site) -> None:
+    page = site.pages["sources/seed-one.md"]
+    assert "[AZA-TPMT-002](../rules/contraindications/AZA-TPMT-002.md)" in page
+    assert "Not encoded: context such as prevalence or history. History only." in page
