@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.cases import CaseOutcome
-from engine.model import COMPARISONS, FactDef, GuidelineSet, Multiple, Rule, Test, facts_used, iter_tests
+from engine.model import COMPARISONS, All, FactDef, GuidelineSet, Multiple, Rule, Test, facts_used, iter_tests
+from engine.nnf import nnf
+from engine.oracle import leaf_truth
 from engine.properties import multiple_of
 from engine.result import Result
 
@@ -162,14 +164,31 @@ def reads(rule: Rule, guidelines: GuidelineSet) -> frozenset[str]:
     return frozenset(found)
 
 
+def partly_holds(rule: Rule, seen: Seen, guidelines: GuidelineSet) -> bool:
+    """A near miss: the rule needs all of several tests and some of them hold for the case; for a
+    rule of one test or of any-of, the case gives one of its facts (all on the wrong side).
+
+    "Some fact it reads is given" would count nearly every case (most give azathioprine_status);
+    a near miss should be a patient who meets part of the rule, so that the case shows which
+    remaining part keeps it from firing.
+    """
+    condition = nnf(rule.when)
+    if not isinstance(condition, All):  # one test, or any-of: no part can hold without firing it
+        return bool(facts_used(condition) & seen.facts.keys())
+    return any(leaf_truth(t, seen.facts, guidelines.valuesets) is True for t in iter_tests(condition))
+
+
 def _rule_coverage(rule: Rule, guidelines: GuidelineSet, seen: list[Seen]) -> RuleCoverage:
     fired = sum(rule.id in s.fired for s in seen)
     reads_ = reads(rule, guidelines)
-    near = sum(rule.id not in s.fired and bool(reads_ & s.facts.keys()) for s in seen)
+    near = sum(rule.id not in s.fired and partly_holds(rule, s, guidelines) for s in seen)
     points = boundaries(rule, guidelines.facts)
     sides = [{b.side(s.facts) for s in seen} for b in points]
     gaps = [f"{rule.id}: never fires in any case"] if not fired else []
-    if not near:
+    if not near and isinstance(nnf(rule.when), All):
+        gaps.append(f"{rule.id}: no near-miss case (no case meets part of its condition, on "
+                    f"{' or '.join(sorted(reads_))}, without the rule firing)")
+    elif not near:
         gaps.append(f"{rule.id}: no near-miss case (no case gives {' or '.join(sorted(reads_))} "
                     "without the rule firing)")
     gaps += [f"{rule.id}: threshold {b.text} not tested {b.missing_side_text(side)}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.model import Case, GuidelineSet
+from engine.model import BLOCKING_ACTIONS, Case, GuidelineSet
 from engine.result import Recommendation, Result
 from engine.site_model import CaseOutcome
 from engine.site_paths import CASES, case_anchor, link, rule_link
@@ -52,17 +52,31 @@ def outcome_block(g: GuidelineSet, outcome: CaseOutcome, here: str, rule_id: str
 
 
 def result_block(g: GuidelineSet, result: Result, here: str, rule_id: str = "") -> str:
+    """What the engine recommends; with `rule_id` (a rule page), only what bears on that rule."""
+    shown, hidden = _relevant(result, rule_id)
     lines = ["*The engine recommends:*", ""]
     # This rule's own recommendations first, so the reader sees at once what it contributed.
-    ordered = sorted(result.recommendations, key=lambda r: r.rule != rule_id)
+    ordered = sorted(shown, key=lambda r: r.rule != rule_id)
     lines += [_recommendation(g, r, here, rule_id) for r in ordered] or ["- nothing"]
     for s in result.suppressed:
-        lines.append(f"- <del>{_headline(g, s.recommendation)}</del> ({rule_link(g, s.recommendation.rule, here)}) "
-                     f"— set aside: {text(s.reason)}")
+        if not rule_id or rule_id in (s.recommendation.rule, s.by_rule):
+            lines.append(f"- <del>{_headline(g, s.recommendation)}</del> "
+                         f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {text(s.reason)}")
     for n in (n for n in result.needs_data if n.rule == rule_id or not rule_id):
         needed = ", ".join(text(label_of(g, f)) for f in n.facts)
         lines.append(f"- Needs data for {rule_link(g, n.rule, here)}: {needed}")
+    if hidden:
+        lines.append(f"- and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
+                     "listed in the full case")
     return "\n".join(lines)
+
+
+def _relevant(result: Result, rule_id: str) -> tuple[list[Recommendation], int]:
+    """On a rule page: this rule's recommendations and anything that stops or blocks a subject."""
+    if not rule_id:
+        return list(result.recommendations), 0
+    shown = [r for r in result.recommendations if r.rule == rule_id or r.action in BLOCKING_ACTIONS]
+    return shown, len(result.recommendations) - len(shown)
 
 
 def _recommendation(g: GuidelineSet, rec: Recommendation, here: str, rule_id: str) -> str:

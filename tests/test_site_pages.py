@@ -176,3 +176,22 @@ def test_source_traceability_lists_encoded_and_unencoded_statements(site: Site) 
     page = site.pages["sources/seed-one.md"]
     assert "[AZA-TPMT-002](../rules/contraindications/AZA-TPMT-002.md)" in page
     assert "Not encoded: context such as prevalence or history. History only." in page
+
+
+def test_a_rule_page_shows_what_bears_on_the_rule_and_the_cases_page_shows_all(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]]
+) -> None:
+    def busy(case: Case) -> Result:
+        ours = Recommendation("AZA-TPMT-002", "1.0.0", "avoid", "azathioprine", "strong", "", ())
+        test = Recommendation("AZA-TPMT-001", "1.1.0", "order_test", "tpmt-test", "strong", "", ())
+        stop = Recommendation("AZA-MON-002", "2.0.0", "stop", "azathioprine", "strong", "", ())
+        return Result(case.id, (test, stop, ours), {}, (), (), ())
+
+    guidelines, cases = loaded
+    pages = render_site(guidelines, evaluate_all(cases, busy), []).pages
+    rule_page = pages["rules/contraindications/AZA-TPMT-002.md"]
+    example = rule_page[rule_page.index("## Worked examples"):rule_page.index("## Related rules")]
+    assert example.index("Do not start azathioprine") < example.index("Stop azathioprine")  # ours first
+    assert "Order TPMT activity test" not in example
+    assert "and 1 other recommendation for this patient" in example
+    assert "Order TPMT activity test" in pages["cases.md"]
