@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Location, Problem
-from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Test, iter_tests
+from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Test, facts_used
 from engine.nnf import alternatives, nnf
 from engine.properties import Spec, property_for
 
@@ -166,16 +166,7 @@ def strata(rules: tuple[Rule, ...], g: GuidelineSet) -> tuple[dict[str, int], li
 
 
 def _derived_read(rule: Rule, g: GuidelineSet) -> set[str]:
-    return {f for f in _facts_of(rule.when) if f in g.facts and g.facts[f].derived}
-
-
-def _facts_of(condition: Condition) -> set[str]:
-    names: set[str] = set()
-    for test in iter_tests(condition):
-        names.add(test.fact)
-        if isinstance(test.value, Multiple):
-            names.add(test.value.of)
-    return names
+    return {f for f in facts_used(rule.when) if f in g.facts and g.facts[f].derived}
 
 
 def compile_rule(rule: Rule, stratum: int, patterns: _Patterns) -> CompiledRule:
@@ -230,7 +221,7 @@ def limit_problems(rule: Rule, compiled: CompiledRule, locate: Locate) -> list[P
     """A rule that alone exceeds what one ruleset may hold cannot be run safely: refuse it."""
     problems = [Problem(locate(rule, ("when",)), f"the fact name '{name}' is reserved by the engine; "
                         "rename the fact in facts.yaml", "E-RESERVED-FACT")
-                for name in sorted(_facts_of(rule.when) & RESERVED)]
+                for name in sorted(facts_used(rule.when) & RESERVED)]
     if compiled.alternatives + 1 > ALTERNATIVE_CAP:
         problems.append(Problem(locate(rule, ("when",)), (
             f"this condition is too complex for the engine: written out it has {compiled.alternatives} "

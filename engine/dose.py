@@ -50,12 +50,8 @@ def _rounded(
         steps.append(f"{_range(adjust)}% of that = {_range(exact)} mg/day")
     low, high = round_to_tablets(exact)
     if low > high:
-        # A narrow or single-value range (2 mg/kg/day × 62 kg = 124 mg) holds no whole tablet
-        # step: give the nearest step to each end rather than no dose at all.
-        low, high = round_to_nearest_tablet(exact[0]), round_to_nearest_tablet(exact[1])
-        steps.append(f"rounded to the nearest {_num(TABLET_STEP_MG)} mg step (25 mg and 50 mg tablets): "
-                     f"{_range((low, high))} mg/day")
-    elif (low, high) != exact:
+        return _below_range(unit, per_kg, adjust, exact, steps)
+    if (low, high) != exact:
         steps.append(f"rounded to whole {_num(TABLET_STEP_MG)} mg steps (25 mg and 50 mg tablets), "
                      f"low end up and high end down: {_range((low, high))} mg/day")
     return Dose(unit, per_kg, (low, high), adjust, exact_mg_per_day=exact, text="; ".join(steps))
@@ -69,9 +65,23 @@ def round_to_tablets(exact: tuple[float, float]) -> tuple[float, float]:
     return max(low, TABLET_STEP_MG), high
 
 
-def round_to_nearest_tablet(mg: float) -> float:
-    """The nearest multiple of 25 mg (halves round up), never 0 mg."""
-    return max(TABLET_STEP_MG, TABLET_STEP_MG * math.floor(round(mg / TABLET_STEP_MG, 9) + 0.5))
+def _below_range(
+    unit: str, per_kg: tuple[float, float] | None, adjust: tuple[float, float] | None,
+    exact: tuple[float, float], steps: list[str],
+) -> Dose:
+    """No 25 mg step lies inside a narrow or single-value range (2 mg/kg/day × 62 kg = 124 mg).
+
+    The dose is rounded down, never up: every dose rule here is a target or a ceiling ("at most
+    1–1.5 mg/kg/day"), so going over it is the unsafe direction. Below one tablet, no dose is given.
+    """
+    step = TABLET_STEP_MG * math.floor(round(exact[1] / TABLET_STEP_MG, 9))
+    if step < TABLET_STEP_MG:
+        steps.append(f"no whole {_num(TABLET_STEP_MG)} mg step fits at or below {_num(exact[1])} mg/day; "
+                     "decide the dose by hand")
+        return Dose(unit, per_kg, None, adjust, exact_mg_per_day=exact, text="; ".join(steps))
+    steps.append(f"no whole {_num(TABLET_STEP_MG)} mg step lies in {_range(exact)} mg/day: rounded down "
+                 f"(never above the range) to {_num(step)} mg/day")
+    return Dose(unit, per_kg, (step, step), adjust, exact_mg_per_day=exact, text="; ".join(steps))
 
 
 def _range(pair: tuple[float, float]) -> str:

@@ -56,13 +56,17 @@ def test_rounding_never_gives_zero_and_says_when_no_step_fits_the_range() -> Non
     dose = compute_dose(dose_action(1, 1.2), 30.0)  # 30–36 mg: no 25 mg step inside
     assert dose is not None
     assert dose.exact_mg_per_day == (30.0, 36.0)
-    assert dose.mg_per_day == (25.0, 25.0)  # each end to its nearest step, said in the text
-    assert "rounded to the nearest 25 mg step" in dose.text
+    assert dose.mg_per_day == (25.0, 25.0)  # rounded down, never above the range, said in the text
+    assert "rounded down (never above the range)" in dose.text
+    tiny = compute_dose(dose_action(1.5, 2.5), 8.0)  # 12–20 mg: not even one 25 mg step fits
+    assert tiny is not None and tiny.mg_per_day is None and "decide the dose by hand" in tiny.text
 
 
-def test_a_single_value_dose_goes_to_the_nearest_tablet_step() -> None:
-    dose = compute_dose(dose_action(2, 2), 62.0)  # 124 mg
-    assert dose is not None and dose.mg_per_day == (125.0, 125.0)
+def test_a_single_value_dose_rounds_down_to_a_tablet_step_never_above_it() -> None:
+    dose = compute_dose(dose_action(2, 2), 62.0)  # 124 mg: 125 mg would exceed the 2 mg/kg target
+    assert dose is not None and dose.mg_per_day == (100.0, 100.0)
+    tie = compute_dose(dose_action(2, 2), 56.25)  # exactly 112.5 mg: still down, not up
+    assert tie is not None and tie.mg_per_day == (100.0, 100.0)
 
 
 def test_rounding_is_not_fooled_by_floating_point_noise() -> None:

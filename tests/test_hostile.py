@@ -140,8 +140,6 @@ def test_the_site_build_fails_naming_every_unreadable_case_and_keeps_the_old_sit
     assert not (hostile_repo / "site" / "build").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="site build publishes cases whose facts cannot be used (negative weight, "
-                   "unknown fact) and exits 0; reported to the lead")
 def test_the_site_build_fails_on_a_case_whose_facts_cannot_be_used(repo: Path, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(repo, root)
