@@ -35,6 +35,7 @@ site: setup
 lint: setup
 	$(BIN)/ruff check engine tests bench site
 	$(BIN)/mypy
+	$(BIN)/guideline fmt --check
 
 clean:
 	rm -rf $(VENV) build site/build .pytest_cache .mypy_cache .ruff_cache .hypothesis

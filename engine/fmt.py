@@ -78,6 +78,8 @@ def format_text(text: str, display: str, schema_dir: str | None = None) -> str:
         _reorder(data, RULE_ORDER if kind == "rule" else CASE_ORDER)
         for key, value in data.items():
             _reorder_nested(key, value)
+        if kind == "case" and isinstance(data.get("facts"), CommentedMap):
+            data["facts"].fa.set_block_style()  # one fact a line: a flow mapping wraps mid-fact
     out = io.StringIO()
     yaml.dump(data, out)
     if kind == "other" or schema_dir is None:
