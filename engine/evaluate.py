@@ -121,10 +121,11 @@ class Evaluator:
     def _needs_data(self, known: dict[str, Any], outcomes: Outcomes, kept: list[Recommendation]) -> tuple[
             NeedsData, ...]:
         found: dict[str, NeedsData] = {}
+        cache: dict[str, set[str]] = {}  # producers are shared by many rules: walk each once a case
         for rule_id in self._ordered(outcomes, None):
             rule = self._rules[rule_id]
             if rule.recommendations:
-                facts = self._base_facts_needed(rule, known, outcomes, frozenset({rule_id}))
+                facts = self._base_facts_needed(rule, known, outcomes, frozenset({rule_id}), cache)
                 found[rule_id] = NeedsData(rule_id, rule.title, tuple(sorted(facts)))
         for rec in kept:
             if rec.dose is not None and rec.dose.needs and rec.rule not in found:
@@ -132,15 +133,19 @@ class Evaluator:
         return tuple(found[k] for k in sorted(found))
 
     def _base_facts_needed(self, rule: Rule, known: dict[str, Any], outcomes: Outcomes,
-                           seen: frozenset[str]) -> set[str]:
+                           seen: frozenset[str], cache: dict[str, set[str]]) -> set[str]:
         """Missing facts that could decide the rule; a missing derived fact is replaced by what
         its undecided producers need, so the reader is told which measurements to supply."""
+        if rule.id in cache:
+            return cache[rule.id]
         needed: set[str] = set()
         for name in missing(rule.when, known, self.guidelines.valuesets):
             producers = [p for p in self._producers.get(name, ()) if outcomes.get(p.id) is None
                          and p.id not in seen]
-            below = set().union(*(self._base_facts_needed(p, known, outcomes, seen | {p.id}) for p in producers))
+            below = set().union(*(self._base_facts_needed(p, known, outcomes, seen | {p.id}, cache)
+                                  for p in producers))
             needed |= below or {name}
+        cache[rule.id] = needed
         return needed
 
 

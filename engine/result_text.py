@@ -45,7 +45,8 @@ def _recommendation(rec: Recommendation, g: GuidelineSet) -> list[str]:
     lines = [f"  - {subject}{extra}{permanent} [{rec.strength.replace('_', ' ')}]: {rec.text}"]
     if rec.dose is not None:
         shown = _mg(rec.dose.mg_per_day) if rec.dose.mg_per_day else "no mg/day dose"
-        lines.append(f"      dose: {shown} ({rec.dose.text})")
+        working = f" ({rec.dose.text})" if rec.dose.text and rec.dose.text != shown else ""
+        lines.append(f"      dose: {shown}{working}")
     if rec.interval or rec.duration:
         lines.append(f"      when: {', '.join(x for x in (rec.interval, rec.duration) if x)}")
     lines.append(f"      rule {rec.rule} v{rec.version}; sources: {'; '.join(rec.citations)}")
