@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from engine.model import Action, Disagreement, GuidelineSet, Rule
 from engine.site_model import CaseOutcome, disagreements_of, relations
 from engine.site_paths import (
+    CASES,
     NOT_CURRENT,
     REFERENCES,
     link,
@@ -27,6 +28,9 @@ from engine.site_text import (
     title_text,
 )
 from engine.site_worked import worked_example
+
+#: Worked examples shown on a rule page; the cases page lists every case.
+MAX_WORKED_EXAMPLES = 5
 
 SAFETY = ("*This page supports, and does not replace, clinical judgment. Check every "
           "recommendation against the patient in front of you and the current product information.*")
@@ -172,8 +176,20 @@ def _examples(g: GuidelineSet, rule: Rule, outcomes: Sequence[CaseOutcome], here
     mine = [o for o in outcomes if rule.id in o.rules_involved()]
     if not mine:
         return "## Worked examples\n\nNo test case exercises this rule yet."
-    shown = [worked_example(g, o, rule.id, here) for o in mine]
+    # Cases that name the rule in their expectations teach most; the page stays readable (and the
+    # site's size stays linear in rules, not rules × cases) with a few, and the rest are linked.
+    mine.sort(key=lambda o: (not _names(o, rule.id), o.case.id))
+    shown = [worked_example(g, o, rule.id, here) for o in mine[:MAX_WORKED_EXAMPLES]]
+    rest = len(mine) - len(shown)
+    if rest:
+        shown.append(f"{rest} more test case{'s' if rest > 1 else ''} exercise this rule: "
+                     f"see [all test cases]({link(here, CASES)}).")
     return "## Worked examples\n\n" + "\n\n".join(shown)
+
+
+def _names(outcome: CaseOutcome, rule_id: str) -> bool:
+    expect = outcome.case.expect
+    return any(e.rule == rule_id for e in (*expect.present, *expect.absent, *expect.suppressed))
 
 
 def _related(g: GuidelineSet, rule: Rule, here: str) -> str:
