@@ -56,7 +56,14 @@ class _Analysis:
         for rule in g.active_rules:
             self._expand(rule)
         self.rules = tuple(r for r in g.active_rules if r.id in self.true)
-        self.overriders = {r.id: {o.id for o in self.rules if r.id in o.overrides} for r in self.rules}
+        self.overriders: dict[str, set[str]] = {r.id: set() for r in self.rules}
+        self.blockers: dict[str, set[str]] = {}  # subject -> rules that stop, avoid or hold it
+        for r in self.rules:
+            for overridden in r.overrides:
+                self.overriders.setdefault(overridden, set()).add(r.id)
+            for a in r.then:
+                if a.kind in BLOCKING_ACTIONS:
+                    self.blockers.setdefault(a.subject, set()).add(r.id)
 
     def _expand(self, rule: Rule) -> None:
         try:
@@ -87,7 +94,7 @@ class _Analysis:
     # ------------------------------------------------------------ conflicts
 
     def conflicts(self) -> Iterator[Problem]:
-        for left, right in combinations(sorted(self.rules, key=lambda r: r.id), 2):
+        for left, right in _candidate_pairs(self.rules):
             if self._declared(left, right):
                 continue
             for clash in _clashes(left, right):
@@ -107,9 +114,9 @@ class _Analysis:
 
     def _suppressors(self, rule: Rule, action: Action) -> set[str]:
         """Rules that, when they apply, hide `action` of `rule` by the documented precedence."""
-        found = set(self.overriders[rule.id])
+        found = set(self.overriders.get(rule.id, ()))
         if action.kind in BLOCKED_ACTIONS:
-            found |= {r.id for r in self.rules if r.id != rule.id and _blocks(r, action.subject)}
+            found |= self.blockers.get(action.subject, set()) - {rule.id}
         return found
 
     def _conflict(self, left: Rule, right: Rule, clash: Clash, patient: Patient) -> Problem:
@@ -155,8 +162,22 @@ class _Analysis:
             "W-SHADOWED", "warning")
 
 
-def _blocks(rule: Rule, subject: str) -> bool:
-    return any(a.kind in BLOCKING_ACTIONS and a.subject == subject for a in rule.then)
+def _candidate_pairs(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
+    """Pairs of rules that share a subject or a derived fact: only those can clash (see _clash).
+
+    Checking every pair is quadratic in the number of rules; grouping first keeps validate
+    linear when, as in real guidelines, each subject is named by a few rules.
+    """
+    groups: dict[str, set[str]] = {}
+    for rule in rules:
+        for a in rule.then:
+            for word in (a.subject, a.with_subject, a.fact and f"fact:{a.fact}"):
+                if word:
+                    groups.setdefault(word, set()).add(rule.id)
+    by_id = {r.id: r for r in rules}
+    pairs = {pair for ids in groups.values() for pair in combinations(sorted(ids), 2)}
+    for left, right in sorted(pairs):
+        yield by_id[left], by_id[right]
 
 
 def _clashes(left: Rule, right: Rule) -> Iterator[Clash]:
