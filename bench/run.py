@@ -54,13 +54,24 @@ def median_time(action: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def child_run(command: Sequence[str], timeout: float) -> tuple[float, float, int]:
-    """Wall seconds, peak MB and exit code of a command, measured in a wrapper process of its own."""
+def child_run(command: Sequence[str], timeout: float, memory_gb: float) -> tuple[float, float, int]:
+    """Wall seconds, peak MB and exit code of a command, measured in a wrapper process of its own.
+
+    The command runs under an address-space limit, so a runaway one fails (a non-zero exit)
+    instead of taking the machine's memory; a timeout gives exit -1.
+    """
+    limit = int(memory_gb * 1024**3)
     probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+             f"limit = lambda: resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+             "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
+             "preexec_fn=limit).returncode; "
              "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, code)")
-    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, timeout=timeout)
-    wall, peak, code = done.stdout.split()
+    try:
+        done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True,
+                              timeout=timeout)
+        wall, peak, code = done.stdout.split()
+    except (subprocess.TimeoutExpired, ValueError):
+        return timeout, float("nan"), -1
     return float(wall), float(peak), int(code)
 
 
@@ -159,10 +170,11 @@ def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         row["workers"], row["all_cores"] = all_cores(root, len(loaded.cases))
     if "test" not in args.skip:
         row["test_s"], row["test_mb"], row["test_exit"] = child_run(
-            [sys.executable, "-m", "engine", "test", "--repo", str(root), "--format", "json"], args.timeout)
+            [sys.executable, "-m", "engine", "test", "--repo", str(root), "--format", "json"], args.timeout,
+            args.memory_gb)
     if "site" not in args.skip:
         row["site_s"], row["site_mb"], row["site_exit"] = child_run(
-            [sys.executable, "-m", "engine", "site", "build", "--repo", str(root)], args.timeout)
+            [sys.executable, "-m", "engine", "site", "build", "--repo", str(root)], args.timeout, args.memory_gb)
     if "engines" not in args.skip:
         small = sample[: args.engine_cases]
         row["engines"] = engines(loaded, small, normalised(small, loaded), args.repeat)
@@ -227,6 +239,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=STEPS, help="steps to leave out")
     parser.add_argument("--timeout", type=float, default=3_600, help="seconds allowed for one command")
     parser.add_argument("--work", type=Path, default=None, help="where generated repositories are kept")
+    parser.add_argument("--memory-gb", type=float, default=8, help="address-space limit for `guideline` commands")
     args = parser.parse_args()
     sizes = list(zip(args.rules, args.cases, strict=True)) if args.rules else (QUICK if args.quick else FULL)
     work = args.work or Path(tempfile.mkdtemp(prefix="guideline-bench-"))
@@ -234,6 +247,7 @@ def main() -> None:
     for rules, cases in sizes:
         print(f"measuring {rules} rules x {cases} cases ...", file=sys.stderr, flush=True)
         rows.append(measure(prepare(work, rules, cases), args))
+        print(f"  {rows[-1]}", file=sys.stderr, flush=True)  # kept even if a later size fails
     print(f"Machine: {machine()}\nCommand: {' '.join(sys.argv)}\n")
     print(table(rows))
     print()

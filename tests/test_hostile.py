@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,8 +30,11 @@ ONE_FILE_SECONDS = 20
 WHOLE_RUN_SECONDS = 90
 
 
-def _limit_memory() -> None:  # runs in the child, before the command starts
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+#: Sets the memory limit inside the child, then runs `python -m engine`. (Not preexec_fn: this
+#: process has durable_rules' timer threads, and preexec_fn is unsafe in a threaded parent.)
+LIMITED = ("import resource, runpy, sys; "
+           f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT})); "
+           "sys.argv = ['guideline', *sys.argv[1:]]; runpy.run_module('engine', run_name='__main__')")
 
 
 def guideline(
@@ -42,8 +44,8 @@ def guideline(
     env = {**os.environ, "PYTHONPATH": str(MAIN)}
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "engine", *args], capture_output=True, text=True, errors="replace",
-        env=env, cwd=cwd, timeout=seconds * 3, preexec_fn=_limit_memory,
+        [sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, errors="replace",
+        env=env, cwd=cwd, timeout=seconds * 3,
     )
     elapsed = time.monotonic() - started
     assert elapsed < seconds, f"{args} took {elapsed:.1f} s"
@@ -291,3 +293,11 @@ def test_the_offence_finder_finds_offences(tmp_path: Path) -> None:
                    "subprocess.run('ls', shell=True)\nYAML(typ='unsafe')\n", "utf-8")
     found = sorted(f.split(": ", 1)[1] for f in _offences(bad, tmp_path))
     assert found == sorted(["import pickle", "yaml.load", "yaml.Loader", "eval()", "shell=...", "ruamel typ='unsafe'"])
+
+
+def test_the_memory_limit_is_really_applied(repo: Path) -> None:
+    """Otherwise 'bounded memory' above would be a promise, not a test."""
+    probe = LIMITED.replace("runpy.run_module('engine', run_name='__main__')",
+                            "print(resource.getrlimit(resource.RLIMIT_AS)[0])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == str(MEMORY_LIMIT)
