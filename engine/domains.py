@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from engine.dnf import Given, Lit, facts_of
-from engine.model import FactDef, Multiple, Test, ValueSetRef
+from engine.model import FactDef, Multiple, Test, ValueSetRef, normalize_term
 
 Interval: TypeAlias = tuple[float, bool, float, bool]  # low, low included, high, high included
 EVERYTHING: list[Interval] = [(-math.inf, False, math.inf, False)]
@@ -126,13 +126,13 @@ class Box:
     def _member(self, test: Test, holds: bool) -> None:
         members = self.members.setdefault(test.fact, Members())
         if isinstance(test.value, ValueSetRef):
-            group = frozenset(self.valuesets.get(test.value.name, (f"<{test.value.name}>",)))
+            group = frozenset(normalize_term(v) for v in self.valuesets.get(test.value.name, (f"<{test.value.name}>",)))
             if holds:
                 members.groups.append(group)
             else:
                 members.forbidden.update(group)
         else:
-            (members.required if holds else members.forbidden).add(str(test.value).strip().lower())
+            (members.required if holds else members.forbidden).add(normalize_term(str(test.value)))
         if members.empty():
             self.clash = test.fact
 

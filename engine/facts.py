@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.errors import Location, Problem
-from engine.model import FactDef, FactInput
+from engine.model import FactDef, FactInput, normalize_term
 from engine.schema import did_you_mean, shown_text
 
 Locate = Callable[[tuple[str | int, ...]], Location]
@@ -70,7 +70,7 @@ def _category(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Prob
 
 def _list(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
     if isinstance(raw.value, tuple) and all(isinstance(v, str) for v in raw.value):
-        return tuple(sorted({v.strip().lower() for v in raw.value})), None
+        return tuple(sorted({normalize_term(v) for v in raw.value})), None
     return None, Problem(where, f"'{fact.name}' must be a list of words", "E-FACT-TYPE")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -17,6 +18,24 @@ BLOCKING_ACTIONS = frozenset({"stop", "avoid", "hold"})
 BLOCKED_ACTIONS = frozenset({"start", "continue", "dose", "combine_with"})
 #: The fact the engine reads to turn mg/kg/day into mg/day (not read by any condition).
 WEIGHT_FACT = "weight"
+_DOSE_SUFFIX = re.compile(
+    r"\s+\d+(\.\d+)?\s*(mg|g|mcg|ug|µg|micrograms?|milligrams?)(\s*/\s*(day|d|kg))*\s*$"
+)
+_SEPARATORS = re.compile(r"[\s_]+")
+
+
+def normalize_term(word: str) -> str:
+    """One spelling for a medicine or symptom word, used on both sides of every list test.
+
+    Lower case, trimmed, spaces and underscores as single hyphens, and a trailing dose
+    dropped ("Allopurinol 300 mg" and "mycophenolate mofetil" match the value sets'
+    "allopurinol" and "mycophenolate-mofetil").
+    """
+    lowered = word.strip().lower()
+    lowered = _DOSE_SUFFIX.sub("", lowered).strip() or lowered
+    return _SEPARATORS.sub("-", lowered)
+
+
 #: Reading order for people: what must not happen comes first.
 ACTION_ORDER = (
     "stop", "avoid", "hold", "caution", "start", "continue", "dose", "combine_with",

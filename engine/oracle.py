@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef
+from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef, normalize_term
 from engine.properties import members_present, multiple_of
 
 Truth = bool | None  # None: cannot be decided from what is known
@@ -46,8 +46,8 @@ def leaf_truth(test: Test, values: Mapping[str, Any], valuesets: Mapping[str, Va
 def _members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
     if isinstance(test.value, ValueSetRef):
         found = valuesets.get(test.value.name)
-        return tuple(m.strip().lower() for m in found.values) if found else ()
-    return (str(test.value).strip().lower(),)
+        return tuple(normalize_term(m) for m in found.values) if found else ()
+    return (normalize_term(str(test.value)),)
 
 
 def _compare(op: str, value: Any, wanted: Any) -> bool:

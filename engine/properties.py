@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from engine.model import Multiple, Test, ValueSet, ValueSetRef
+from engine.model import Multiple, Test, ValueSet, ValueSetRef, normalize_term
 
 _PLAIN = re.compile(r"^[a-z0-9_-]{1,60}$")
 
@@ -80,12 +80,12 @@ def _membership(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, Spe
     else:
         members = (str(test.value),)
         name = f"{test.fact}__has__{_slug(str(test.value))}"
-    return name, Membership(name, test.fact, tuple(sorted({m.strip().lower() for m in members})))
+    return name, Membership(name, test.fact, tuple(sorted({normalize_term(m) for m in members})))
 
 
 def _slug(word: str) -> str:
     # A '.' would be read by durable_rules as a nested name; odd words get a stable hash instead.
-    lowered = word.strip().lower()
+    lowered = normalize_term(word)
     return lowered if _PLAIN.match(lowered) else "h" + hashlib.sha256(lowered.encode()).hexdigest()[:12]
 
 

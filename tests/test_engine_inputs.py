@@ -51,3 +51,13 @@ def test_every_problem_is_reported_at_once_with_its_location() -> None:
     assert "did you mean 'absent'" in found["E-FACT-VALUE"].message
     assert "did you mean 'wbc'" in found["E-UNKNOWN-FACT"].message
     assert str(found["E-UNKNOWN-FACT"]).startswith("cases/x.yaml:7:5: ")
+
+
+def test_list_words_are_matched_whatever_their_case_spacing_or_written_dose() -> None:
+    from engine.model import normalize_term
+
+    assert normalize_term("  Allopurinol 300 mg ") == "allopurinol"
+    assert normalize_term("prednisolone 40mg/day") == "prednisolone"
+    assert normalize_term("Mycophenolate  mofetil") == "mycophenolate-mofetil"
+    assert normalize_term("flu_like symptoms") == "flu-like-symptoms"
+    assert normalize_term("vitamin b12") == "vitamin-b12"  # a number that is no dose stays
