@@ -16,6 +16,7 @@ Derived facts are treated as free facts of their own type.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
@@ -163,21 +164,43 @@ class _Analysis:
 
 
 def _candidate_pairs(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
-    """Pairs of rules that share a subject or a derived fact: only those can clash (see _clash).
+    """Pairs of rules holding two actions that _clash finds at odds: only those can conflict.
 
-    Checking every pair is quadratic in the number of rules; grouping first keeps validate
-    linear when, as in real guidelines, each subject is named by a few rules.
+    Rules are indexed by what an action can disagree about (a subject's dose, a block of a
+    subject, a derived fact's value), so the many rules that agree about a subject are never
+    paired: pairing every two rules that share a subject was quadratic in the rules per subject.
     """
-    groups: dict[str, set[str]] = {}
-    for rule in rules:
-        for a in rule.then:
-            for word in (a.subject, a.with_subject, a.fact and f"fact:{a.fact}"):
-                if word:
-                    groups.setdefault(word, set()).add(rule.id)
     by_id = {r.id: r for r in rules}
-    pairs = {pair for ids in groups.values() for pair in combinations(sorted(ids), 2)}
+    pairs = {tuple(sorted((left, right))) for lefts, rights in _opposed(rules)
+             for left in lefts for right in rights if left != right}
     for left, right in sorted(pairs):
         yield by_id[left], by_id[right]
+
+
+def _opposed(rules: tuple[Rule, ...]) -> Iterator[tuple[set[str], set[str]]]:
+    """Groups of rule ids such that a rule of one group may clash with a rule of the other."""
+    doses: dict[str, dict[object, set[str]]] = defaultdict(lambda: defaultdict(set))
+    derived: dict[str, dict[object, set[str]]] = defaultdict(lambda: defaultdict(set))
+    considered: dict[str, set[str]] = defaultdict(set)
+    combined: dict[str, set[str]] = defaultdict(set)
+    blocked: dict[str, set[str]] = defaultdict(set)
+    for rule in rules:
+        for a in rule.then:
+            if a.kind == "dose" and a.subject:
+                doses[a.subject][_dose(a)].add(rule.id)
+            elif a.kind == "consider" and a.subject:
+                considered[a.subject].add(rule.id)
+            elif a.kind == "combine_with" and a.with_subject:
+                combined[a.with_subject].add(rule.id)
+            elif a.kind == "derive" and a.fact:
+                derived[a.fact][a.value].add(rule.id)
+            elif a.kind in BLOCKING_ACTIONS and a.subject:
+                blocked[a.subject].add(rule.id)
+    for by_value in (*doses.values(), *derived.values()):
+        yield from combinations(by_value.values(), 2)  # the same dose or value twice is no clash
+    for subject, ids in blocked.items():
+        yield considered.get(subject, set()), ids
+        yield combined.get(subject, set()), ids
 
 
 def _clashes(left: Rule, right: Rule) -> Iterator[Clash]:
