@@ -1,8 +1,9 @@
 """The same compiled conditions, run four ways, so that one run can print speed ratios.
 
 - ours:    `Evaluator.evaluate(case)`, the whole result (precedence, doses, needs-data, trace).
-- durable: the compiled rulesets asserted straight into durable_rules, stratum by stratum,
-           with only the glue that turns firings into derived facts (no result built).
+- durable: the compiled rulesets asserted straight into durable_rules, stratum by stratum, every
+           ruleset every time, with only the glue that turns firings into derived facts (no
+           result built, no telling false from undecided).
 - plain:   the same strata evaluated in plain Python with the Kleene oracle (engine/oracle.py).
 - experta: each rule translated to an experta rule (two-valued: a test on a missing fact
            never matches), derived facts declared as facts.
@@ -73,11 +74,12 @@ class Durable(_Strata):
         return self.chain(values, self._decide)
 
     def _decide(self, ruleset: Any, known: dict[str, Any]) -> Outcomes:
+        # Every ruleset asserted (no skipping), and no false-versus-undecided analysis: what durable
+        # alone can say. A rule that did not fire reads as undecided, the safe reading of "absent".
         properties = compute(known, self.program.specs)
         given = {n: properties[n] for n in sorted(ruleset.properties) if n in properties}
         fired = self.runtime.run(ruleset, given)
-        return {r.rule_id: True if (r.rule_id, True) in fired else (False if (r.rule_id, False) in fired else None)
-                for r in ruleset.rules}
+        return {r.rule_id: True if r.rule_id in fired else None for r in ruleset.rules}
 
 
 class Plain(_Strata):

@@ -3,8 +3,11 @@
 Why it is built this way (each point answers a trap measured in /work/shared/DURABLE_RULES.md):
 - Conditions go to negation normal form, so every pattern is monotone. durable_rules treats any
   comparison on an absent property as false, so a firing pattern means "definitely true" under
-  Kleene logic; a second pattern for NNF(not condition) fires for "definitely false"; neither
-  firing means the rule cannot be decided (needs data). No `none`/negation joins are ever used.
+  Kleene logic. Whether a rule that did not fire is definitely false or undecided is a question
+  about missing data, which durable cannot answer (absent reads as false); the evaluator answers
+  it beside the engine (engine/evaluate.py). No `none`/negation joins are ever used.
+- Each rule records the properties without which its pattern cannot match (`requires`): a
+  ruleset none of whose rules could match the patient's properties needs no session at all.
 - Every pattern starts with the discriminator t == 'patient', so nothing matches durable's own
   state fact (#288).
 - durable expands every `$or` into separate condition chains (one per DNF alternative; each
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +32,7 @@ from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Te
 from engine.nnf import alternatives, nnf
 from engine.properties import Spec, property_for
 
-ALTERNATIVE_CAP = 48  # well under durable's 64 sibling conditions (error 303)
+ALTERNATIVE_CAP = 60  # under durable's 64 sibling conditions (error 303), the sentinel included
 PROPERTY_CAP = 200    # well under durable's 255 properties per fact (error 302)
 DISCRIMINATOR = {"t": "patient"}
 SENTINEL = "~sentinel"  # always matches: every session triggers an action (no crash in delete_state)
@@ -43,10 +46,10 @@ Locate = Callable[[Rule, tuple[str | int, ...]], Location]
 class CompiledRule:
     rule_id: str
     stratum: int
-    when_true: str   # JSON pattern: fires when the condition is definitely true
-    when_false: str  # JSON pattern: fires when the condition is definitely false
+    pattern: str  # JSON pattern: fires when the condition is definitely true
     alternatives: int
     properties: frozenset[str]
+    requires: frozenset[str]  # properties every match needs: without them the rule cannot fire
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class CompiledRuleset:
     rules: tuple[CompiledRule, ...]
     properties: frozenset[str]
     definition: str  # canonical JSON; the runtime parses a fresh dict each time it registers
+
+    def may_fire(self, present: Mapping[str, Any]) -> bool:
+        """False when no rule here could match a patient with only these properties."""
+        return any(present.keys() >= rule.requires for rule in self.rules)
 
     @property
     def alternatives(self) -> int:
@@ -93,6 +100,18 @@ class _Patterns:
         if isinstance(condition, All) and condition.items:
             return _joined("$and", [self._body(c) for c in condition.items])
         return dict(DISCRIMINATOR)  # an empty `all` always holds
+
+    def requires(self, condition: Condition) -> frozenset[str]:
+        """The properties an NNF condition cannot hold without (only `unknown` holds on absence)."""
+        if isinstance(condition, Test):
+            return frozenset() if condition.op == "unknown" else frozenset({self._name(condition)})
+        parts = [self.requires(c) for c in condition.items] if isinstance(condition, (All, AnyOf)) else []
+        if isinstance(condition, AnyOf):
+            return frozenset.intersection(*parts) if parts else frozenset()
+        return frozenset().union(*parts)
+
+    def _name(self, test: Test) -> str:
+        return property_for(test, self.g.valuesets, self.lists)[0]
 
     def _leaf(self, test: Test) -> dict[str, Any]:
         name, spec = property_for(test, self.g.valuesets, self.lists)
@@ -170,15 +189,15 @@ def _derived_read(rule: Rule, g: GuidelineSet) -> set[str]:
 
 
 def compile_rule(rule: Rule, stratum: int, patterns: _Patterns) -> CompiledRule:
-    positive, negative = nnf(rule.when), nnf(rule.when, negate=True)
-    when_true, when_false = patterns.pattern(positive), patterns.pattern(negative)
+    positive = nnf(rule.when)
+    pattern = patterns.pattern(positive)
     return CompiledRule(
         rule_id=rule.id,
         stratum=stratum,
-        when_true=_canonical(when_true),
-        when_false=_canonical(when_false),
-        alternatives=alternatives(positive) + alternatives(negative),
-        properties=frozenset(properties_read(when_true) | properties_read(when_false)) - set(DISCRIMINATOR),
+        pattern=_canonical(pattern),
+        alternatives=alternatives(positive),
+        properties=frozenset(properties_read(pattern)) - set(DISCRIMINATOR),
+        requires=patterns.requires(positive),
     )
 
 
@@ -202,8 +221,7 @@ def _partition(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
 def ruleset_of(stratum: int, rules: list[CompiledRule]) -> CompiledRuleset:
     definition: dict[str, Any] = {SENTINEL: {"all": [{"m": dict(DISCRIMINATOR)}]}}
     for rule in rules:
-        definition[f"{rule.rule_id}#t"] = {"all": [{"m": json.loads(rule.when_true)}]}
-        definition[f"{rule.rule_id}#f"] = {"all": [{"m": json.loads(rule.when_false)}]}
+        definition[rule.rule_id] = {"all": [{"m": json.loads(rule.pattern)}]}
     text = _canonical(definition)
     name = "guideline-" + hashlib.sha256(text.encode()).hexdigest()[:20]
     properties = frozenset().union(*(r.properties for r in rules))
@@ -225,7 +243,7 @@ def limit_problems(rule: Rule, compiled: CompiledRule, locate: Locate) -> list[P
     if compiled.alternatives + 1 > ALTERNATIVE_CAP:
         problems.append(Problem(locate(rule, ("when",)), (
             f"this condition is too complex for the engine: written out it has {compiled.alternatives} "
-            f"alternatives (with its negation) and at most {ALTERNATIVE_CAP - 1} are allowed; split the "
+            f"alternatives and at most {ALTERNATIVE_CAP - 1} are allowed; split the "
             "rule in two, or replace nested `any` lists inside `all` by a derived fact"), "E-RULE-TOO-COMPLEX"))
     if len(compiled.properties) > PROPERTY_CAP:
         problems.append(Problem(locate(rule, ("when",)), (

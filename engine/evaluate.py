@@ -6,6 +6,7 @@ Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.compiler import CompiledRuleset, Program, compile_guidelines
@@ -13,15 +14,25 @@ from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
 from engine.explain import facts_read, failed_tests
 from engine.facts import normalize_facts
-from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule
-from engine.oracle import missing
+from engine.kleene import compile_decision
+from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
 from engine.precedence import apply_precedence
 from engine.properties import compute
-from engine.result import NeedsData, Recommendation, Result, TraceStep
+from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
 from engine.runtime import Runtime, shared_runtime
 
 Locate = Callable[[tuple[str | int, ...]], Location]
 Outcomes = dict[str, bool | None]  # rule id -> definitely true / definitely false / undecided
+
+
+@dataclass
+class Chained:
+    """One case after forward chaining: what is known, each rule's outcome, and why."""
+
+    known: dict[str, Any]
+    outcomes: Outcomes = field(default_factory=dict)
+    derived_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lacking: dict[str, frozenset[str]] = field(default_factory=dict)  # undecided rule -> absent facts
 
 
 class Evaluator:
@@ -37,6 +48,8 @@ class Evaluator:
             for ruleset in layer:
                 self._runtime.register(ruleset)
         self._rules = {r.id: r for r in guidelines.active_rules}
+        self._reads = {r.id: tuple(sorted(facts_used(r.when))) for r in guidelines.active_rules}
+        self._decide = {r.id: compile_decision(r.when, guidelines.valuesets) for r in guidelines.active_rules}
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
@@ -47,64 +60,77 @@ class Evaluator:
         values, problems = normalize_facts(case.facts, self.guidelines.facts, where)
         if problems:
             raise InputError(problems)
-        outcomes, known, derived_by = self._chain(values)
-        return self._result(case.id, known, outcomes, derived_by, explain)
+        return self._result(case.id, self._chain(values), explain)
 
     def rule_outcomes(self, case: Case) -> dict[str, bool | None]:
         """Each active rule: True (applies), False (definitely not), None (undecided). For tests."""
         values, problems = normalize_facts(case.facts, self.guidelines.facts, lambda _p: Location(case.id))
         if problems:
             raise InputError(problems)
-        return dict(self._chain(values)[0])
+        return dict(self._chain(values).outcomes)
 
     # ------------------------------------------------------------ forward chaining
 
-    def _chain(self, values: dict[str, Any]) -> tuple[Outcomes, dict[str, Any], dict[str, tuple[str, ...]]]:
-        known, outcomes = dict(values), Outcomes()
-        derived_by: dict[str, tuple[str, ...]] = {}
+    def _chain(self, values: dict[str, Any]) -> Chained:
+        run = Chained(known=dict(values))
         pending = set(self._producers)
         for layer in self.program.strata:
-            properties = compute(known, self.program.specs)
+            properties = compute(run.known, self.program.specs)
             for ruleset in layer:
-                outcomes.update(self._run(ruleset, properties))
+                self._run(ruleset, properties, run)
             for fact in sorted(pending):
                 producers = self._producers[fact]
-                if all(p.id in outcomes for p in producers):
+                if all(p.id in run.outcomes for p in producers):
                     pending.discard(fact)
-                    value, by = derived_value(fact, producers, outcomes)
+                    value, by = derived_value(fact, producers, run.outcomes)
                     if value is not None:
-                        known[fact], derived_by[fact] = value, by
-        return outcomes, known, derived_by
+                        run.known[fact], run.derived_by[fact] = value, by
+        return run
 
-    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> Outcomes:
-        given = {name: properties[name] for name in sorted(ruleset.properties) if name in properties}
-        fired = self._runtime.run(ruleset, given)
-        outcomes = Outcomes()
+    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained) -> None:
+        fired = self._fired(ruleset, properties)
         for rule in ruleset.rules:
-            true, false = (rule.rule_id, True) in fired, (rule.rule_id, False) in fired
-            if true and false:
-                raise EngineError(f"{rule.rule_id} was both true and false; the compiled patterns are wrong")
-            outcomes[rule.rule_id] = True if true else (False if false else None)
-        return outcomes
+            run.outcomes[rule.rule_id] = True if rule.rule_id in fired else self._not_fired(rule.rule_id, run)
+
+    def _fired(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> frozenset[str]:
+        if not ruleset.may_fire(properties):
+            return frozenset()  # every rule here lacks a property its pattern needs: no session to run
+        given = {name: properties[name] for name in sorted(ruleset.properties) if name in properties}
+        return self._runtime.run(ruleset, given)
+
+    def _not_fired(self, rule_id: str, run: Chained) -> bool | None:
+        """Definitely false, or undecided for want of data. durable reads an absent fact as false,
+        so it cannot tell the two apart; the Kleene functions can, and double as a cross-check."""
+        found, lacking = self._decide[rule_id](run.known)
+        if found is True:
+            raise EngineError(f"{rule_id} holds for this patient but durable_rules did not fire it; "
+                              "the compiled pattern is wrong")
+        if found is None:
+            run.lacking[rule_id] = lacking  # a rule reads only lower strata: this stays true to the end
+        return found
 
     # ------------------------------------------------------------ the result
 
-    def _result(self, case_id: str, known: dict[str, Any], outcomes: Outcomes,
-                derived_by: dict[str, tuple[str, ...]], explain: bool) -> Result:
+    def _result(self, case_id: str, run: Chained, explain: bool) -> Result:
+        known, outcomes, derived_by = run.known, run.outcomes, run.derived_by
         fired = [self._rules[i] for i in self._ordered(outcomes, True)]
         kept, suppressed = apply_precedence(
             (rec for rule in fired for rec in self._recommendations(rule, known)), self._rules)
         g = self.guidelines
-        trace = tuple(TraceStep(r.id, "fired", facts_read(r, known, g, derived_by), r.derives) for r in fired)
+
+        def read(rule: Rule) -> tuple[FactValue, ...]:
+            return facts_read(self._reads[rule.id], known, g, derived_by)
+
+        trace = tuple(TraceStep(r.id, "fired", read(r), r.derives) for r in fired)
         misses = tuple(
-            TraceStep(r.id, "not_fired", facts_read(r, known, g, derived_by), failed=failed_tests(r, known, g))
+            TraceStep(r.id, "not_fired", read(r), failed=failed_tests(r, known, g))
             for r in (self._rules[i] for i in self._ordered(outcomes, False))
         ) if explain else ()
         return Result(
             case_id=case_id,
             recommendations=tuple(sorted(kept, key=_reading_order)),
             derived={name: known[name] for name in sorted(derived_by)},
-            needs_data=self._needs_data(known, outcomes, kept),
+            needs_data=self._needs_data(run, kept),
             suppressed=tuple(sorted(suppressed, key=lambda s: (_reading_order(s.recommendation), s.by_rule))),
             trace=trace,
             near_misses=misses,
@@ -118,31 +144,30 @@ class Evaluator:
         return [_recommendation(rule, a, weight if isinstance(weight, float) else None)
                 for a in rule.recommendations]
 
-    def _needs_data(self, known: dict[str, Any], outcomes: Outcomes, kept: list[Recommendation]) -> tuple[
-            NeedsData, ...]:
+    def _needs_data(self, run: Chained, kept: list[Recommendation]) -> tuple[NeedsData, ...]:
         found: dict[str, NeedsData] = {}
         cache: dict[str, set[str]] = {}  # producers are shared by many rules: walk each once a case
-        for rule_id in self._ordered(outcomes, None):
+        for rule_id in self._ordered(run.outcomes, None):
             rule = self._rules[rule_id]
             if rule.recommendations:
-                facts = self._base_facts_needed(rule, known, outcomes, frozenset({rule_id}), cache)
+                facts = self._base_facts_needed(rule, run, frozenset({rule_id}), cache)
                 found[rule_id] = NeedsData(rule_id, rule.title, tuple(sorted(facts)))
         for rec in kept:
             if rec.dose is not None and rec.dose.needs and rec.rule not in found:
                 found[rec.rule] = NeedsData(rec.rule, self._rules[rec.rule].title, rec.dose.needs)
         return tuple(found[k] for k in sorted(found))
 
-    def _base_facts_needed(self, rule: Rule, known: dict[str, Any], outcomes: Outcomes,
-                           seen: frozenset[str], cache: dict[str, set[str]]) -> set[str]:
+    def _base_facts_needed(self, rule: Rule, run: Chained, seen: frozenset[str],
+                           cache: dict[str, set[str]]) -> set[str]:
         """Missing facts that could decide the rule; a missing derived fact is replaced by what
         its undecided producers need, so the reader is told which measurements to supply."""
         if rule.id in cache:
             return cache[rule.id]
         needed: set[str] = set()
-        for name in missing(rule.when, known, self.guidelines.valuesets):
-            producers = [p for p in self._producers.get(name, ()) if outcomes.get(p.id) is None
+        for name in run.lacking.get(rule.id, ()):
+            producers = [p for p in self._producers.get(name, ()) if run.outcomes.get(p.id) is None
                          and p.id not in seen]
-            below = set().union(*(self._base_facts_needed(p, known, outcomes, seen | {p.id}, cache)
+            below = set().union(*(self._base_facts_needed(p, run, seen | {p.id}, cache)
                                   for p in producers))
             needed |= below or {name}
         cache[rule.id] = needed

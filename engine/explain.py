@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from engine.model import FactDef, GuidelineSet, Multiple, Rule, Test, ValueSetRef, facts_used
+from engine.model import FactDef, GuidelineSet, Multiple, Rule, Test, ValueSetRef
 from engine.nnf import nnf
 from engine.oracle import false_leaves
 from engine.result import FactValue
@@ -14,11 +14,11 @@ _PHRASE = {"below": "below", "at_most": "at most", "above": "above", "at_least":
 
 
 def facts_read(
-    rule: Rule, values: Mapping[str, Any], g: GuidelineSet, derived_by: Mapping[str, tuple[str, ...]]
+    names: Iterable[str], values: Mapping[str, Any], g: GuidelineSet, derived_by: Mapping[str, tuple[str, ...]]
 ) -> tuple[FactValue, ...]:
-    """Each fact the rule's condition reads, with its value (None: not known) and unit."""
+    """Each of `names` (the facts a rule's condition reads), with its value (None: not known) and unit."""
     out = []
-    for name in sorted(facts_used(rule.when)):
+    for name in names:
         fact = g.facts.get(name)
         value = values.get(name)
         shown = list(value) if isinstance(value, tuple) else value

@@ -8,6 +8,7 @@ could change an undecided rule, and which leaf tests failed (for explanations).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef, normalize_term
@@ -46,8 +47,14 @@ def leaf_truth(test: Test, values: Mapping[str, Any], valuesets: Mapping[str, Va
 def _members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
     if isinstance(test.value, ValueSetRef):
         found = valuesets.get(test.value.name)
-        return tuple(normalize_term(m) for m in found.values) if found else ()
-    return (normalize_term(str(test.value)),)
+        return _normalized(found.values) if found else ()
+    return _normalized((str(test.value),))
+
+
+@lru_cache(maxsize=4096)
+def _normalized(words: tuple[str, ...]) -> tuple[str, ...]:
+    # Value sets are read on every evaluation of every list test: spell them once, not per case.
+    return tuple(normalize_term(w) for w in words)
 
 
 def _compare(op: str, value: Any, wanted: Any) -> bool:
@@ -72,16 +79,32 @@ _ORDER = {
 
 def missing(condition: Condition, values: Mapping[str, Any], valuesets: Mapping[str, ValueSet]) -> set[str]:
     """The absent facts that keep an undecided condition undecided (empty if it is decided)."""
-    if truth(condition, values, valuesets) is not None:
-        return set()
+    return _truth_and_missing(condition, values, valuesets)[1]
+
+
+def _truth_and_missing(condition: Condition, values: Mapping[str, Any],
+                       valuesets: Mapping[str, ValueSet]) -> tuple[Truth, set[str]]:
+    # One walk for both answers: asking `truth` again at every level would be quadratic in depth.
     if isinstance(condition, Test):
-        names = {condition.fact, *([condition.value.of] if isinstance(condition.value, Multiple) else [])}
-        absent = {n for n in names if n not in values}
-        # Both known yet undecided: the reference value is 0, so it must be measured again.
-        return absent or {n for n in names if n != condition.fact}
+        found = leaf_truth(condition, values, valuesets)
+        return found, (set() if found is not None else _absent(condition, values))
     if isinstance(condition, Not):
-        return missing(condition.item, values, valuesets)
-    return set().union(*(missing(c, values, valuesets) for c in condition.items))
+        inner, names = _truth_and_missing(condition.item, values, valuesets)
+        return (None if inner is None else not inner), names
+    parts = [_truth_and_missing(c, values, valuesets) for c in condition.items]
+    results = [t for t, _ in parts]
+    decisive = isinstance(condition, AnyOf)
+    if decisive in results:
+        return decisive, set()
+    if None not in results:
+        return not decisive, set()
+    return None, set().union(*(names for _, names in parts))
+
+
+def _absent(test: Test, values: Mapping[str, Any]) -> set[str]:
+    names = {test.fact, *([test.value.of] if isinstance(test.value, Multiple) else [])}
+    # Both known yet undecided (a value of the wrong kind): the reference must be measured again.
+    return {n for n in names if n not in values} or {n for n in names if n != test.fact}
 
 
 def false_leaves(condition: Condition, values: Mapping[str, Any], valuesets: Mapping[str, ValueSet]) -> list[Test]:

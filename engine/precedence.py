@@ -19,18 +19,19 @@ def apply_precedence(
 ) -> tuple[list[Recommendation], list[Suppressed]]:
     """(kept, suppressed) for the recommendations of the rules that fired."""
     items = list(recommendations)
-    fired = {r.rule for r in items}
+    overridden_by = _overridden_by({r.rule for r in items}, rules)
     suppressed: list[Suppressed] = []
     survivors: list[Recommendation] = []
     for item in items:
-        winners = sorted(w for w in fired if item.rule in _overrides(rules, w))
+        winners = overridden_by.get(item.rule)
         if winners:
             suppressed.append(Suppressed(item, winners[0], _override_reason(winners, rules)))
         else:
             survivors.append(item)
+    blocking = _blocking_by_subject(survivors)
     kept: list[Recommendation] = []
     for item in survivors:
-        blockers = _blockers(item, survivors)
+        blockers = _blockers(item, blocking)
         if blockers:
             first = blockers[0]
             suppressed.append(Suppressed(item, first.rule, _block_reason(item, blockers)))
@@ -39,16 +40,29 @@ def apply_precedence(
     return kept, suppressed
 
 
-def _overrides(rules: Mapping[str, Rule], rule_id: str) -> tuple[str, ...]:
-    rule = rules.get(rule_id)
-    return rule.overrides if rule else ()
+def _overridden_by(fired: set[str], rules: Mapping[str, Rule]) -> dict[str, list[str]]:
+    """Fired rule -> the fired rules overriding it, sorted (indexed once: cases can fire hundreds of rules)."""
+    found: dict[str, list[str]] = {}
+    for winner in sorted(fired):
+        rule = rules.get(winner)
+        for loser in rule.overrides if rule else ():
+            if loser in fired:
+                found.setdefault(loser, []).append(winner)
+    return found
 
 
-def _blockers(item: Recommendation, survivors: list[Recommendation]) -> list[Recommendation]:
+def _blocking_by_subject(survivors: list[Recommendation]) -> dict[str, list[Recommendation]]:
+    found: dict[str, list[Recommendation]] = {}
+    for b in survivors:
+        if b.action in BLOCKING_ACTIONS:
+            found.setdefault(b.subject, []).append(b)
+    return found
+
+
+def _blockers(item: Recommendation, blocking: Mapping[str, list[Recommendation]]) -> list[Recommendation]:
     if item.action not in BLOCKED_ACTIONS:
         return []
-    found = [b for b in survivors
-             if b.action in BLOCKING_ACTIONS and b.subject == item.subject and b.rule != item.rule]
+    found = [b for b in blocking.get(item.subject, ()) if b.rule != item.rule]
     return sorted(found, key=lambda b: (b.rule, b.action))
 
 

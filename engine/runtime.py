@@ -27,7 +27,7 @@ from durable.engine import Host
 from engine.compiler import DISCRIMINATOR, RESERVED, SENTINEL, CompiledRuleset
 from engine.errors import EngineError
 
-Fired = frozenset[tuple[str, bool]]
+Fired = frozenset[str]  # the ids of the rules whose pattern matched
 
 
 class _QuietHost(Host):  # type: ignore[misc]
@@ -45,11 +45,11 @@ def _quiet_deprecations() -> Iterator[None]:
 
 
 class _Collector:
-    """What fired in one session: (rule id, True for the true-pattern / False for the false-pattern)."""
+    """What fired in one session: the ids of the rules whose pattern matched."""
 
     def __init__(self, sid: str) -> None:
         self.sid = sid
-        self.fired: set[tuple[str, bool]] = set()
+        self.fired: set[str] = set()
         self.sentinel = False
         self.strays: list[str] = []
 
@@ -59,8 +59,7 @@ class _Collector:
         elif key == SENTINEL:
             self.sentinel = True
         else:
-            rule_id, _, polarity = key.rpartition("#")
-            self.fired.add((rule_id, polarity == "t"))
+            self.fired.add(key)
 
 
 class Runtime:

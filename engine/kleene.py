@@ -1,0 +1,124 @@
+"""Conditions compiled once into plain-Python three-valued functions, for what durable cannot answer.
+
+durable_rules decides which rules hold (engine/runtime.py). For a rule that did not fire, the
+evaluator must still tell "definitely false" from "undecided for want of data", and name the
+absent facts that keep it undecided. durable reads an absent fact as false, so it cannot; this
+module does, beside it. Each condition becomes a tree of closures once, so a case costs no
+dispatch on node types; engine/oracle.py, the tree-walking evaluator, stays the independent test
+oracle these functions are checked against.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef, normalize_term
+from engine.properties import members_present, multiple_of
+
+Truth = bool | None
+#: The truth of a condition and, when it is undecided, the absent facts that keep it so.
+Decision = tuple[Truth, frozenset[str]]
+Decide = Callable[[Mapping[str, Any]], Decision]
+
+_DECIDED: frozenset[str] = frozenset()
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "below": operator.lt, "at_most": operator.le, "above": operator.gt, "at_least": operator.ge,
+    "equals": operator.eq, "not_equals": operator.ne,
+    "one_of": lambda value, wanted: value in wanted,
+    "between": lambda value, wanted: wanted[0] <= value <= wanted[1],
+}
+
+
+def compile_decision(condition: Condition, valuesets: Mapping[str, ValueSet]) -> Decide:
+    """A function of the known facts giving the condition's Kleene truth and what it lacks."""
+    if isinstance(condition, Test):
+        return _leaf(condition, valuesets)
+    if isinstance(condition, Not):
+        return _negated(compile_decision(condition.item, valuesets))
+    if isinstance(condition, (All, AnyOf)):
+        parts = tuple(compile_decision(c, valuesets) for c in condition.items)
+        return _combined(parts, decisive=isinstance(condition, AnyOf))
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _negated(inner: Decide) -> Decide:
+    def decide(values: Mapping[str, Any]) -> Decision:
+        found, lacking = inner(values)
+        return (None if found is None else not found), lacking
+    return decide
+
+
+def _combined(parts: tuple[Decide, ...], decisive: bool) -> Decide:
+    """`any` is decided by one true part, `all` by one false part; otherwise undecided if a part is."""
+    def decide(values: Mapping[str, Any]) -> Decision:
+        gaps: list[frozenset[str]] = []
+        for part in parts:
+            found, lacking = part(values)
+            if found is decisive:
+                return decisive, _DECIDED
+            if found is None:
+                gaps.append(lacking)
+        if not gaps:
+            return not decisive, _DECIDED
+        return None, frozenset().union(*gaps)
+    return decide
+
+
+def _leaf(test: Test, valuesets: Mapping[str, ValueSet]) -> Decide:
+    fact = test.fact
+    if test.op in ("known", "unknown"):
+        wanted = test.op == "known"
+        return lambda values: ((fact in values) == wanted, _DECIDED)
+    if test.op in ("contains", "not_contains"):
+        return _membership(fact, _members(test, valuesets), test.op == "contains")
+    if isinstance(test.value, Multiple):
+        return _relative(fact, test.value, _COMPARE[test.op])
+    return _absolute(fact, test.value, _COMPARE[test.op])
+
+
+def _membership(fact: str, members: tuple[str, ...], wanted: bool) -> Decide:
+    lacking = frozenset({fact})
+
+    def decide(values: Mapping[str, Any]) -> Decision:
+        found = members_present(values, fact, members)
+        if found is None:
+            return None, (lacking if fact not in values else _DECIDED)
+        return found == wanted, _DECIDED
+    return decide
+
+
+def _relative(fact: str, multiple: Multiple, compare: Callable[[Any, Any], Any]) -> Decide:
+    names = frozenset({fact, multiple.of})
+    references = names - {fact}
+
+    def decide(values: Mapping[str, Any]) -> Decision:
+        value, limit = values.get(fact), multiple_of(values, multiple.times, multiple.of)
+        if value is None or limit is None:
+            absent = frozenset(n for n in names if n not in values)
+            # Both given yet undecided (a reference of the wrong kind): the reference must be measured again.
+            return None, absent or references
+        return bool(compare(value, limit)), _DECIDED
+    return decide
+
+
+def _absolute(fact: str, wanted: Any, compare: Callable[[Any, Any], Any]) -> Decide:
+    lacking = frozenset({fact})
+
+    def decide(values: Mapping[str, Any]) -> Decision:
+        value = values.get(fact)
+        if value is None:
+            return None, lacking
+        return bool(compare(value, wanted)), _DECIDED
+    return decide
+
+
+def _members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
+    if isinstance(test.value, ValueSetRef):
+        found = valuesets.get(test.value.name)
+        words = found.values if found else ()
+    else:
+        words = (str(test.value),)
+    return tuple(normalize_term(w) for w in words)

@@ -1,0 +1,90 @@
+"""What the evaluator decides beside durable_rules: false versus undecided, the facts a rule lacks,
+and which rulesets need no session. Each is checked against the tree-walking oracle or the
+engine's own guard, so a wrong shortcut fails here rather than giving a quiet wrong answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_kit import act, case, fact, guidelines, rule
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_oracle_property import DERIVED, conditions, normalized, patients
+
+from engine.compiler import compile_guidelines
+from engine.errors import EngineError
+from engine.evaluate import Evaluator
+from engine.kleene import compile_decision
+from engine.oracle import missing, truth
+
+
+@st.composite
+def patients_with_derived_facts(draw: st.DrawFn) -> dict[str, Any]:
+    person = draw(patients())
+    for name in draw(st.sets(st.sampled_from(DERIVED))):
+        person[name] = draw(st.booleans())
+    return person
+
+
+@settings(max_examples=400, deadline=None)
+@given(conditions(DERIVED), patients_with_derived_facts())
+def test_compiled_decisions_agree_with_the_oracle_on_truth_and_on_what_is_missing(
+        when: dict[str, Any], person: dict[str, Any]) -> None:
+    g = guidelines(rule("AZA-K-001", when, act("hold")))
+    condition, values = g.active_rules[0].when, normalized(person)
+    decided = compile_decision(condition, g.valuesets)(values)
+    assert decided == (truth(condition, values, g.valuesets), frozenset(missing(condition, values, g.valuesets)))
+
+
+def _sessions(evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+    real = evaluator._runtime.run
+
+    def counted(ruleset: Any, properties: Any) -> frozenset[str]:
+        opened.append(ruleset.name)
+        return real(ruleset, properties)
+
+    monkeypatch.setattr(evaluator._runtime, "run", counted)
+    return opened
+
+
+def test_a_ruleset_no_rule_of_which_could_match_opens_no_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = guidelines(rule("AZA-CBC-001", {"all": [fact("wbc", below=3.5), fact("platelets", below=150)]}, act("hold")))
+    evaluator = Evaluator(g)
+    opened = _sessions(evaluator, monkeypatch)
+    assert evaluator.rule_outcomes(case(wbc=2.0)) == {"AZA-CBC-001": None}  # platelets missing: undecided
+    assert evaluator.rule_outcomes(case(wbc=5.0)) == {"AZA-CBC-001": False}  # decided without platelets
+    assert opened == []
+    assert evaluator.rule_outcomes(case(wbc=2.0, platelets=100.0)) == {"AZA-CBC-001": True}
+    assert len(opened) == 1
+
+
+def test_a_rule_that_holds_on_absence_always_gets_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = guidelines(rule("AZA-TPMT-001", {"any": [fact("tpmt_status", unknown=True),
+                                                 fact("tpmt_status", equals="absent")]}, act("order_test", "tpmt")))
+    (layer,) = compile_guidelines(g).strata
+    assert layer[0].rules[0].requires == frozenset()
+    evaluator = Evaluator(g)
+    opened = _sessions(evaluator, monkeypatch)
+    assert evaluator.rule_outcomes(case()) == {"AZA-TPMT-001": True}
+    assert len(opened) == 1
+
+
+def test_what_a_pattern_needs_is_what_every_one_of_its_alternatives_needs() -> None:
+    when = {"all": [fact("wbc", below=3.5), {"any": [fact("platelets", below=150),
+                                                     {"all": [fact("platelets", below=200), fact("alt", above=40)]}]}]}
+    g = guidelines(rule("AZA-CBC-001", when, act("hold")))
+    (layer,) = compile_guidelines(g).strata
+    assert layer[0].rules[0].requires == frozenset({"wbc", "platelets"})
+
+
+def test_a_rule_durable_fails_to_fire_is_reported_not_read_as_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The guard behind the shortcut: if durable ever missed a rule that holds, the case stops with an
+    # engine error instead of a quietly missing recommendation.
+    evaluator = Evaluator(guidelines(rule("AZA-CBC-001", {"all": [fact("wbc", below=3.5), fact("alt", above=40)]},
+                                          act("hold"))))
+    monkeypatch.setattr(evaluator._runtime, "run", lambda ruleset, properties: frozenset())
+    assert evaluator.rule_outcomes(case(wbc=5.0)) == {"AZA-CBC-001": False}
+    with pytest.raises(EngineError, match="AZA-CBC-001 holds for this patient but durable_rules did not fire it"):
+        evaluator.rule_outcomes(case(wbc=2.0, alt=50.0))
