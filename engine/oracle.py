@@ -1,8 +1,9 @@
 """Three-valued (Kleene) evaluation of conditions in plain Python.
 
-Not a second engine: durable_rules decides what fires. This module is the test oracle the
-engine is checked against, and it answers the questions durable cannot: which missing facts
-could change an undecided rule, and which leaf tests failed (for explanations).
+Not a second engine: durable_rules decides what fires, and engine/kleene.py (closures compiled
+once) tells false from undecided beside it. This tree walk is kept deliberately simple: it is
+the test oracle both are checked against, and it explains which leaf tests failed (explain.py)
+and which tests a case meets (coverage.py), where speed does not matter.
 """
 
 from __future__ import annotations
