@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.model import GuidelineSet, Rule
-from engine.site_model import CaseOutcome, evaluate_all, failed_everywhere
+from engine.site_cases import CasePages, case_pages
+from engine.site_model import RelationIndex
+from engine.site_outcomes import CaseOutcome, SiteOutcomes, evaluate_all, failed_everywhere
 from engine.site_pages import (
-    cases_page,
     facts_page,
     references_page,
     rules_index,
@@ -30,7 +31,7 @@ from engine.site_paths import (
     source_path,
     topic_path,
 )
-from engine.site_rule import rule_page
+from engine.site_rule import RuleContext, rule_page
 
 #: Hand-written pages (site/docs/), in reading order, before and after the generated ones.
 HANDWRITTEN_FIRST: list[dict[str, str] | str] = [
@@ -39,6 +40,10 @@ HANDWRITTEN_FIRST: list[dict[str, str] | str] = [
 HANDWRITTEN_LAST: list[dict[str, str] | str] = [
     {"How to contribute": "contributing.md"}, {"Disclaimer": "disclaimer.md"},
 ]
+#: Rules listed one by one in the menu, at most. The theme writes the whole menu into every
+#: page, so a menu of every rule makes the site grow with rules²; above this, the menu lists
+#: topics and each topic's page lists its rules.
+NAV_RULES_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Site:
     pages: dict[str, str]
     nav: list[Any]
     edit_paths: dict[str, str]   # page -> repository path of the YAML it is generated from
+    not_in_nav: frozenset[str] = frozenset()  # pages reached by links only, not from the menu
 
 
 def topics_in_order(g: GuidelineSet) -> list[str]:
@@ -56,37 +62,51 @@ def topics_in_order(g: GuidelineSet) -> list[str]:
     return [*g.topics, *extra]
 
 
-def render_site(g: GuidelineSet, outcomes: Sequence[CaseOutcome], schema_names: Sequence[str]) -> Site:
+def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[str]) -> Site:
     topics = topics_in_order(g)
-    pages = {rule_path(r): rule_page(g, r, outcomes) for r in g.rules}
+    cases = case_pages(g, outcomes)
+    index = RelationIndex(g)
+    pages = {rule_path(r): rule_page(g, r, RuleContext(outcomes.of_rule(r.id), cases.page_of, index.of(r)))
+             for r in g.rules}
     pages.update({topic_path(t): topic_page(g, t) for t in topics})
     pages.update({source_path(s.ref): source_page(g, s) for s in g.sources})
     pages.update({
         "rules/index.md": rules_index(g, topics),
         REFERENCES: references_page(g),
         "sources/index.md": sources_index(g),
-        CASES: cases_page(g, outcomes),
         FACTS: facts_page(g),
         SCHEMAS: schemas_page(schema_names),
     })
+    pages.update(cases.pages)
     edit_paths = {rule_path(r): r.path for r in g.rules if r.path}
-    return Site(pages, navigation(g, topics), edit_paths)
+    nav = navigation(g, topics, cases)
+    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav))
 
 
-def navigation(g: GuidelineSet, topics: Sequence[str]) -> list[Any]:
+def navigation(g: GuidelineSet, topics: Sequence[str], cases: CasePages) -> list[Any]:
     """The site's menu: hand-written pages, then rules by topic, then the reference pages."""
-    by_topic = [{_topic_title(g, t): [topic_path(t), *_rule_entries(g, t)]} for t in topics]
+    listed = len(g.rules) <= NAV_RULES_MAX
+    by_topic = [{_topic_title(g, t): [topic_path(t), *(_rule_entries(g, t) if listed else [])]} for t in topics]
     sources = [{_source_title(g, s.ref): source_path(s.ref)} for s in g.sources]
+    case_topics = [{title: path} for title, path in cases.topics]
     return [
         *HANDWRITTEN_FIRST,
         {"Rules": ["rules/index.md", *by_topic]},
         {"References": REFERENCES},
         {"Source traceability": ["sources/index.md", *sources]},
-        {"Test cases": CASES},
+        {"Test cases": [CASES, *case_topics]},
         {"Fact dictionary": FACTS},
         {"JSON Schemas": SCHEMAS},
         *HANDWRITTEN_LAST,
     ]
+
+
+def _nav_pages(nav: Any) -> set[str]:
+    """Every page the menu lists."""
+    if isinstance(nav, str):
+        return {nav}
+    items = nav.values() if isinstance(nav, dict) else nav
+    return set().union(*(_nav_pages(item) for item in items))
 
 
 def _rule_entries(g: GuidelineSet, topic: str) -> list[dict[str, str]]:
@@ -110,4 +130,4 @@ def _source_title(g: GuidelineSet, ref: str) -> str:
     return html.escape(found.title if found else ref)
 
 
-__all__ = ["CaseOutcome", "Site", "evaluate_all", "failed_everywhere", "navigation", "render_site"]
+__all__ = ["CaseOutcome", "Site", "SiteOutcomes", "evaluate_all", "failed_everywhere", "navigation", "render_site"]

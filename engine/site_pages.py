@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.model import FactDef, GuidelineSet, Reference, Rule, SourceTrace, Statement
-from engine.site_model import CaseOutcome, citing_rules
+from engine.site_model import citing_rules
 from engine.site_paths import (
-    CASES,
     FACTS,
     NOT_CURRENT,
     REFERENCES,
-    case_anchor,
     fact_anchor,
+    find_rule,
     link,
     markdown_url,
     outside_links,
@@ -23,7 +22,6 @@ from engine.site_paths import (
 )
 from engine.site_rule import status_badge
 from engine.site_text import number, text, unit_of
-from engine.site_worked import outcome_block, patient_brief
 
 STATUS_ORDER = {"active": 0, "draft": 1, "deprecated": 2, "retired": 3}
 NOT_ENCODED = {
@@ -139,26 +137,12 @@ def source_page(g: GuidelineSet, trace: SourceTrace) -> str:
 
 def _encoded(g: GuidelineSet, statement: Statement, here: str) -> str:
     if statement.rules:
-        found = [(i, g.rule(i)) for i in statement.rules]
+        found = [(i, find_rule(g, i)) for i in statement.rules]
         return ", ".join(f"[{text(i)}]({link(here, rule_path(r))})" if r else text(i) for i, r in found)
     reason = statement.not_encoded_reason or ""
     words = NOT_ENCODED.get(reason, reason.replace("_", " "))
     note = statement.not_encoded_note
     return f"Not encoded: {text(words)}" + (f". {text(note)}" if note else "")
-
-
-def cases_page(g: GuidelineSet, outcomes: Sequence[CaseOutcome]) -> str:
-    lines = ["# Test cases", "",
-             "Every patient case the rules are tested against, and what the engine recommends "
-             "for it today.", ""]
-    for topic in sorted({o.case.topic for o in outcomes}):
-        known = g.topics.get(topic)
-        lines += [f"## {text(known.title if known else topic)}", ""]
-        for o in (o for o in outcomes if o.case.topic == topic):
-            lines += [f"### {text(o.case.title)} {{#{case_anchor(o.case.id)}}}", "",
-                      f"Case {text(o.case.id)}. {text(o.case.story)}", "",
-                      f"*Patient:* {patient_brief(g, o.case)}", "", outcome_block(g, o, CASES), ""]
-    return "\n".join(lines)
 
 
 def facts_page(g: GuidelineSet) -> str:
@@ -196,5 +180,5 @@ def schemas_page(names: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CASES", "FACTS", "cases_page", "facts_page", "references_page", "rules_index",
+__all__ = ["FACTS", "facts_page", "references_page", "rules_index",
            "schemas_page", "source_page", "sources_index", "topic_page"]

@@ -10,7 +10,9 @@ from engine.site_text import slug, text
 
 RULES = "rules"
 REFERENCES = "references.md"
-CASES = "cases.md"
+CASES = "cases/index.md"
+#: Cases on one page of the cases section: pages stay readable however many cases there are.
+CASES_PER_PAGE = 100
 FACTS = "facts.md"
 SCHEMAS = "schemas.md"
 SOURCES = "sources"
@@ -29,15 +31,36 @@ def source_path(ref: str) -> str:
     return f"{SOURCES}/{slug(ref)}.md"
 
 
+def cases_path(topic: str, page: int = 1) -> str:
+    """A topic's n-th page of cases (from 1)."""
+    return f"cases/{slug(topic)}/index.md" if page == 1 else f"cases/{slug(topic)}/{page}.md"
+
+
 def link(from_page: str, to_page: str, anchor: str = "") -> str:
     """A relative link from one generated page to another, as MkDocs wants (to the .md file)."""
     target = posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
     return f"{target}#{anchor}" if anchor else target
 
 
+#: The last repository's rules by id. `GuidelineSet.rule` scans every rule, and the site looks a
+#: rule up for every line it lists: a scan each time made the build quadratic in rules.
+_RULES_BY_ID: tuple[GuidelineSet | None, dict[str, Rule]] = (None, {})
+
+
+def find_rule(g: GuidelineSet, rule_id: str) -> Rule | None:
+    """The first rule with this id, as `g.rule(rule_id)` would find it, in constant time."""
+    global _RULES_BY_ID
+    if _RULES_BY_ID[0] is not g:
+        by_id: dict[str, Rule] = {}
+        for rule in g.rules:
+            by_id.setdefault(rule.id, rule)
+        _RULES_BY_ID = (g, by_id)
+    return _RULES_BY_ID[1].get(rule_id)
+
+
 def rule_link(g: GuidelineSet, rule_id: str, here: str) -> str:
     """A Markdown link to a rule's page from page `here`, or the bare id when no such rule exists."""
-    target = g.rule(rule_id)
+    target = find_rule(g, rule_id)
     if target is None or rule_path(target) == here:
         return text(rule_id)
     return f"[{text(rule_id)}]({link(here, rule_path(target))})"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from engine.model import Action, Disagreement, GuidelineSet, Rule
-from engine.site_model import CaseOutcome, disagreements_of, relations
+from engine.site_model import Relations, disagreements_of
+from engine.site_outcomes import RuleExamples
 from engine.site_paths import (
     CASES,
     NOT_CURRENT,
     REFERENCES,
+    find_rule,
     link,
     markdown_url,
     outside_links,
@@ -29,14 +32,20 @@ from engine.site_text import (
 )
 from engine.site_worked import worked_example
 
-#: Worked examples shown on a rule page; the cases page lists every case.
-MAX_WORKED_EXAMPLES = 5
-
 SAFETY = ("*This page supports, and does not replace, clinical judgment. Check every "
           "recommendation against the patient in front of you and the current product information.*")
 
 
-def rule_page(g: GuidelineSet, rule: Rule, outcomes: Sequence[CaseOutcome]) -> str:
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule page needs beyond the rule: its worked examples, where each case is, its relations."""
+
+    examples: RuleExamples
+    page_of: Mapping[str, str]   # case id -> the cases page showing it
+    relations: Relations
+
+
+def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> str:
     here = rule_path(rule)
     sections = [
         _header(g, rule),
@@ -45,8 +54,8 @@ def rule_page(g: GuidelineSet, rule: Rule, outcomes: Sequence[CaseOutcome]) -> s
         _why(rule),
         _sources(g, rule, here),
         _disagreements(g, rule, here),
-        _examples(g, rule, outcomes, here),
-        _related(g, rule, here),
+        _examples(g, rule, context, here),
+        _related(g, context.relations, here),
         _history(rule, here),
         SAFETY,
     ]
@@ -168,32 +177,26 @@ def _disagreement(g: GuidelineSet, d: Disagreement, here: str) -> str:
 
 
 def _winner(g: GuidelineSet, d: Disagreement, here: str) -> str:
-    winner = g.rule(d.winner)
+    winner = find_rule(g, d.winner)
     return f"this rule, {text(d.winner)}" if winner and rule_path(winner) == here else rule_link(g, d.winner, here)
 
 
-def _examples(g: GuidelineSet, rule: Rule, outcomes: Sequence[CaseOutcome], here: str) -> str:
-    mine = [o for o in outcomes if rule.id in o.rules_involved()]
-    if not mine:
+def _examples(g: GuidelineSet, rule: Rule, context: RuleContext, here: str) -> str:
+    examples = context.examples
+    if not examples.shown:
         return "## Worked examples\n\nNo test case exercises this rule yet."
     # Cases that name the rule in their expectations teach most; the page stays readable (and the
     # site's size stays linear in rules, not rules × cases) with a few, and the rest are linked.
-    mine.sort(key=lambda o: (not _names(o, rule.id), o.case.id))
-    shown = [worked_example(g, o, rule.id, here) for o in mine[:MAX_WORKED_EXAMPLES]]
-    rest = len(mine) - len(shown)
-    if rest:
+    shown = [worked_example(g, o, rule.id, here, context.page_of.get(o.case.id, CASES))
+             for o in examples.shown]
+    rest = examples.total - len(shown)
+    if rest > 0:
         shown.append(f"{rest} more test case{'s' if rest > 1 else ''} exercise this rule: "
                      f"see [all test cases]({link(here, CASES)}).")
     return "## Worked examples\n\n" + "\n\n".join(shown)
 
 
-def _names(outcome: CaseOutcome, rule_id: str) -> bool:
-    expect = outcome.case.expect
-    return any(e.rule == rule_id for e in (*expect.present, *expect.absent, *expect.suppressed))
-
-
-def _related(g: GuidelineSet, rule: Rule, here: str) -> str:
-    rel = relations(g, rule)
+def _related(g: GuidelineSet, rel: Relations, here: str) -> str:
     lines = [f"- It records **{text(label_of(g, fact))}**, which "
              + (f"is read by {_refs(ids, here, g)}" if ids else "no rule reads yet")
              for fact, ids in rel.derives_used_by]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.model import BLOCKING_ACTIONS, Case, GuidelineSet
-from engine.result import Recommendation, Result
-from engine.site_model import CaseOutcome
-from engine.site_paths import CASES, case_anchor, link, rule_link
+from engine.model import Case, GuidelineSet
+from engine.result import Recommendation
+from engine.site_outcomes import CaseOutcome, Listing
+from engine.site_paths import case_anchor, link, rule_link
 from engine.site_text import (
     fact_value_words,
     indent,
@@ -19,7 +19,7 @@ from engine.site_text import (
 )
 
 
-def worked_example(g: GuidelineSet, outcome: CaseOutcome, rule_id: str, here: str) -> str:
+def worked_example(g: GuidelineSet, outcome: CaseOutcome, rule_id: str, here: str, case_page: str) -> str:
     """A short block for a rule page; this rule's own recommendations are marked."""
     case = outcome.case
     lines = [
@@ -28,55 +28,60 @@ def worked_example(g: GuidelineSet, outcome: CaseOutcome, rule_id: str, here: st
         "",
         outcome_block(g, outcome, here, rule_id),
         "",
-        f"[The full case]({link(here, CASES, case_anchor(case.id))})",
+        f"[The full case]({link(here, case_page, case_anchor(case.id))})",
     ]
     return f'!!! example "{title_text(case.title)}"\n\n' + indent("\n".join(lines))
 
 
-def patient_brief(g: GuidelineSet, case: Case) -> str:
-    """'TPMT activity: absent; body weight: 62 kg' in the dictionary's words."""
+def patient_brief(g: GuidelineSet, case: Case, limit: int | None = None) -> str:
+    """'TPMT activity: absent; body weight: 62 kg' in the dictionary's words; at most `limit` facts."""
+    names = sorted(case.facts)
     parts = []
-    for name in sorted(case.facts):
+    for name in names[:limit]:
         given = case.facts[name]
         parts.append(f"{text(label_of(g, name))}: {fact_value_words(g.facts.get(name), given.value, given.unit)}")
+    if limit is not None and len(names) > limit:
+        parts.append(f"and {len(names) - limit} more facts (see the case file)")
     return "; ".join(parts) if parts else "no facts given"
 
 
 def outcome_block(g: GuidelineSet, outcome: CaseOutcome, here: str, rule_id: str = "") -> str:
     if outcome.case.skip:
         return f"*Not run:* {text(outcome.case.skip)}"
-    if outcome.result is None:
+    if outcome.listing is None:
         return ('!!! failure "The engine could not evaluate this case"\n\n'
                 f"    {text(outcome.error or 'no reason given')}")
-    return result_block(g, outcome.result, here, rule_id)
+    return listing_block(g, outcome.listing, here, rule_id)
 
 
-def result_block(g: GuidelineSet, result: Result, here: str, rule_id: str = "") -> str:
-    """What the engine recommends; with `rule_id` (a rule page), only what bears on that rule."""
-    shown, hidden = _relevant(result, rule_id)
+def listing_block(g: GuidelineSet, listing: Listing, here: str, rule_id: str = "") -> str:
+    """What the engine recommends; with `rule_id` (a rule page) the listing holds what bears on that rule."""
     lines = ["*The engine recommends:*", ""]
-    # This rule's own recommendations first, so the reader sees at once what it contributed.
-    ordered = sorted(shown, key=lambda r: r.rule != rule_id)
-    lines += [_recommendation(g, r, here, rule_id) for r in ordered] or ["- nothing"]
-    for s in result.suppressed:
-        if not rule_id or rule_id in (s.recommendation.rule, s.by_rule):
-            lines.append(f"- <del>{_headline(g, s.recommendation)}</del> "
-                         f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {text(s.reason)}")
-    for n in (n for n in result.needs_data if n.rule == rule_id or not rule_id):
+    lines += [_recommendation(g, r, here, rule_id) for r in listing.recommendations] or ["- nothing"]
+    for s in listing.suppressed:
+        lines.append(f"- <del>{_headline(g, s.recommendation)}</del> "
+                     f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {text(s.reason)}")
+    for n in listing.needs_data:
         needed = ", ".join(text(label_of(g, f)) for f in n.facts)
         lines.append(f"- Needs data for {rule_link(g, n.rule, here)}: {needed}")
-    if hidden:
-        lines.append(f"- and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
-                     "listed in the full case")
-    return "\n".join(lines)
+    return "\n".join(lines + _left_out(listing, rule_id))
 
 
-def _relevant(result: Result, rule_id: str) -> tuple[list[Recommendation], int]:
-    """On a rule page: this rule's recommendations and anything that stops or blocks a subject."""
-    if not rule_id:
-        return list(result.recommendations), 0
-    shown = [r for r in result.recommendations if r.rule == rule_id or r.action in BLOCKING_ACTIONS]
-    return shown, len(result.recommendations) - len(shown)
+def _left_out(listing: Listing, rule_id: str) -> list[str]:
+    hidden = listing.more_recommendations
+    if rule_id:
+        return [f"- and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
+                "listed in the full case"] if hidden else []
+    counted = [(listing.more_recommendations, "recommendation"), (listing.more_suppressed, "set-aside recommendation"),
+               (listing.more_needs_data, "rule needing data")]
+    return [f"- and {n} more {_plural(n, words)} not listed here (`guideline evaluate` on the case file lists all)"
+            for n, words in counted if n]
+
+
+def _plural(count: int, words: str) -> str:
+    if count == 1:
+        return words
+    return "rules needing data" if words == "rule needing data" else words + "s"
 
 
 def _recommendation(g: GuidelineSet, rec: Recommendation, here: str, rule_id: str) -> str:

@@ -1,6 +1,7 @@
 """MkDocs hooks: generate the rule, topic, reference, case and schema pages from guidelines/ at build time.
 
-Thin on purpose: engine.repository loads, engine.evaluate runs the cases, engine.site renders.
+Thin on purpose: engine.repository loads, engine.outcome_store or engine.site_evaluate gives the
+cases' outcomes, engine.site renders.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import logging
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
+from engine import outcome_store
 from engine.model import Case, GuidelineSet
 from engine.repository import find_root
-from engine.site import CaseOutcome, Site, evaluate_all, failed_everywhere, render_site
+from engine.site import Site, SiteOutcomes, render_site
+from engine.site_evaluate import evaluate_cases
 from engine.validate import validate_repository
 
 # Under "mkdocs." so that `--strict` counts our warnings like its own.
@@ -32,8 +35,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     for problem in report.problems:
         (log.warning if problem.severity == "error" else log.info)("%s", problem)
     loaded = report.loaded
-    outcomes = _outcomes(loaded.guidelines, loaded.cases)
-    for failed in (o for o in outcomes if o.error is not None):
+    outcomes = _outcomes(root, loaded.guidelines, loaded.cases)
+    for failed in (o for o in outcomes.cases if o.error is not None):
         log.warning("%s: the engine could not evaluate this case: %s", failed.case.path or failed.case.id,
                     failed.error)
     schema_names = sorted(p.name for p in (root / "schema").glob("*.json"))
@@ -45,14 +48,13 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
-def _outcomes(guidelines: GuidelineSet, cases: tuple[Case, ...]) -> tuple[CaseOutcome, ...]:
-    try:
-        from engine.evaluate import Evaluator
-
-        evaluator = Evaluator(guidelines)
-    except Exception as exc:  # shown on every case: a broken engine must not hide the rules
-        return failed_everywhere(cases, f"the rule engine could not start: {type(exc).__name__}: {exc}")
-    return evaluate_all(cases, evaluator.evaluate)
+def _outcomes(root: Path, guidelines: GuidelineSet, cases: tuple[Case, ...]) -> SiteOutcomes:
+    # What `guideline test` saved, if it was saved for exactly these rules, cases and engine.
+    saved = outcome_store.load(root, cases)
+    if saved is not None:
+        log.info("case outcomes: reused %s", outcome_store.STORE.as_posix())
+        return saved
+    return evaluate_cases(guidelines, cases)
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -63,8 +65,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for path, content in site.pages.items():
         generated = File.generated(config, path, content=content)
         generated.edit_uri = site.edit_paths.get(path)
+        if path in site.not_in_nav:  # reached by links; a menu entry each would make every page big
+            generated.inclusion = InclusionLevel.NOT_IN_NAV
         files.append(generated)
     for schema in sorted((root / "schema").glob("*.json")):
         files.append(File.generated(config, f"schema/{schema.name}", content=schema.read_bytes()))
     return files
-

@@ -64,6 +64,10 @@ def test_generated_page_matches_its_golden_file(site: Site, page: str) -> None:
     )
 
 
+def _cases_section(pages: dict[str, str]) -> str:
+    return "".join(content for path, content in pages.items() if path.startswith("cases/"))
+
+
 # ------------------------------------------------------------------ wording
 
 
@@ -132,7 +136,7 @@ def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
     guidelines, cases = loaded
     pages = render_site(guidelines, evaluate_all(cases, broken), []).pages
     assert "The engine could not evaluate this case" in pages["rules/contraindications/AZA-TPMT-002.md"]
-    assert "RuntimeError: engine exploded" in pages["cases.md"]
+    assert "RuntimeError: engine exploded" in _cases_section(pages)
 
 
 def test_related_rules_follow_derived_facts_both_ways(site: Site) -> None:
@@ -194,4 +198,4 @@ def test_a_rule_page_shows_what_bears_on_the_rule_and_the_cases_page_shows_all(
     assert example.index("Do not start azathioprine") < example.index("Stop azathioprine")  # ours first
     assert "Order TPMT activity test" not in example
     assert "and 1 other recommendation for this patient" in example
-    assert "Order TPMT activity test" in pages["cases.md"]
+    assert "Order TPMT activity test" in _cases_section(pages)

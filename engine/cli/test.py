@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine import outcome_store
 from engine.case_report import coverage_json, coverage_text, outcomes_json, outcomes_text
 from engine.case_select import Selection, select_cases
 from engine.cases import PARALLEL_THRESHOLD, CaseOutcome, Progress, run_cases, succeeded
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     broken = [p for p in selection.other_problems if p.severity == "error"]
     _warn_about(broken)
     outcomes = _outcomes(selection, args)
+    if selection.full and (why_not := outcome_store.save_test_run(selection.root, selection.cases, outcomes)):
+        print(f"note: the site build will evaluate the cases itself: {why_not}", file=sys.stderr)
     if not outcomes:
         message = f"no cases found (looked in {', '.join(selection.looked_in)})"
         print(f"FAIL: {message}", file=sys.stderr)

@@ -1,0 +1,77 @@
+"""The cases section: an index by topic, then each topic's cases, CASES_PER_PAGE to a page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.model import GuidelineSet
+from engine.site_outcomes import CaseOutcome, SiteOutcomes, per_list
+from engine.site_paths import CASES, CASES_PER_PAGE, case_anchor, cases_path, link
+from engine.site_text import text
+from engine.site_worked import outcome_block, patient_brief
+
+
+@dataclass(frozen=True)
+class CasePages:
+    """Every page of the cases section, the first page of each topic, and where each case is."""
+
+    pages: dict[str, str]
+    topics: tuple[tuple[str, str], ...]   # (topic title, already escaped; its first page)
+    page_of: dict[str, str]               # case id -> page
+
+
+def case_pages(g: GuidelineSet, outcomes: SiteOutcomes) -> CasePages:
+    by_topic: dict[str, list[CaseOutcome]] = {}
+    for o in outcomes.cases:  # sorted by topic, then id
+        by_topic.setdefault(o.case.topic, []).append(o)
+    limit = per_list(len(outcomes.cases))
+    pages: dict[str, str] = {}
+    page_of: dict[str, str] = {}
+    for topic, found in by_topic.items():
+        chunks = [found[i:i + CASES_PER_PAGE] for i in range(0, len(found), CASES_PER_PAGE)]
+        for number, chunk in enumerate(chunks, start=1):
+            here = cases_path(topic, number)
+            pages[here] = _topic_page(g, topic, chunk, (number, len(chunks)), limit)
+            page_of.update((o.case.id, here) for o in chunk)
+    titles = tuple((topic_title(g, t), cases_path(t)) for t in by_topic)
+    pages[CASES] = _index(g, by_topic)
+    return CasePages(pages, titles, page_of)
+
+
+def topic_title(g: GuidelineSet, topic: str) -> str:
+    known = g.topics.get(topic)
+    return text(known.title if known else topic)
+
+
+def _index(g: GuidelineSet, by_topic: dict[str, list[CaseOutcome]]) -> str:
+    lines = ["# Test cases", "",
+             "Every patient case the rules are tested against, and what the engine recommends "
+             "for it today, by topic.", ""]
+    for topic, found in by_topic.items():
+        count = len(found)
+        lines.append(f"- [{topic_title(g, topic)}]({link(CASES, cases_path(topic))}): "
+                     f"{count} case{'s' if count != 1 else ''}")
+    return "\n".join(lines) + "\n"
+
+
+def _topic_page(g: GuidelineSet, topic: str, chunk: Sequence[CaseOutcome], place: tuple[int, int],
+                limit: int) -> str:
+    here = cases_path(topic, place[0])
+    lines = [f"# Test cases: {topic_title(g, topic)}", "", *_pager(topic, here, place)]
+    for o in chunk:
+        lines += [f"## {text(o.case.title)} {{#{case_anchor(o.case.id)}}}", "",
+                  f"Case {text(o.case.id)}. {text(o.case.story)}", "",
+                  f"*Patient:* {patient_brief(g, o.case, limit)}", "", outcome_block(g, o, here), ""]
+    return "\n".join(lines)
+
+
+def _pager(topic: str, here: str, place: tuple[int, int]) -> list[str]:
+    """First, previous, next and last page: a constant size however many pages a topic has."""
+    number, total = place
+    if total == 1:
+        return []
+    steps = (("first", 1), ("previous", number - 1), ("next", number + 1), ("last", total))
+    links = [f"[{words}]({link(here, cases_path(topic, n))})" for words, n in steps
+             if 1 <= n <= total and n != number]
+    return [f"Page {number} of {total}: {' · '.join(links)}", ""]
