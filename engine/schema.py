@@ -6,7 +6,7 @@ import difflib
 import functools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from referencing.jsonschema import DRAFT202012
 
 from engine.errors import GuidelineError, Problem
 from engine.loader import Document
+from engine.schema_quick import Accepts, compile_quick
 
 SCHEMA_FILES = {
     "rule": "rule.schema.json",
@@ -42,9 +43,10 @@ _TYPE_WORDS = {
 
 @dataclass(frozen=True)
 class Schemas:
-    """The repository's JSON Schemas, compiled once."""
+    """The repository's JSON Schemas, compiled once: jsonschema's validators and their quick yes/no."""
 
     validators: dict[str, Draft202012Validator]
+    quick: dict[str, Accepts | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, schema_dir: Path) -> Schemas:
@@ -54,15 +56,20 @@ class Schemas:
             (_BASE + name, Resource.from_contents(doc, default_specification=DRAFT202012))
             for name, doc in documents.items()
         )
+        formats = FormatChecker()
         validators = {
             kind: Draft202012Validator(
-                {**documents[file], "$id": _BASE + file}, registry=registry, format_checker=FormatChecker()
+                {**documents[file], "$id": _BASE + file}, registry=registry, format_checker=formats
             )
             for kind, file in SCHEMA_FILES.items()
         }
-        return cls(validators)
+        quick = {kind: compile_quick(documents, file, formats) for kind, file in SCHEMA_FILES.items()}
+        return cls(validators, quick)
 
     def check(self, document: Document, kind: str) -> list[Problem]:
+        accepts = self.quick.get(kind)
+        if accepts is not None and accepts(document.data):
+            return []  # valid: jsonschema, much slower, would find nothing (see engine.schema_quick)
         validator = self.validators[kind]
         errors = sorted(validator.iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path)))
         return [p for error in errors for p in _describe(error, document)]

@@ -1,0 +1,292 @@
+"""A quick yes/no to "does this document match its JSON Schema?": never yes where jsonschema says no.
+
+jsonschema builds a validator object for every value it checks and resolves each `$ref`
+through URLs: about 0.8 ms for one rule, most of what validate costs at thousands of rules.
+Almost every file is valid, so engine.schema asks this predicate first and runs jsonschema,
+whose errors editors read, only when the answer is no. Each schema is compiled once into
+nested closures covering the keywords our schemas use; a schema holding any other keyword
+jsonschema knows gets no quick answer at all (`compile_quick` returns None), and wherever an
+answer would need care (lists of non-text items, enums of lists) the predicate says no, which
+costs only time. tests/test_schema_quick.py compares it with jsonschema on mutated documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sized
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+Accepts = Callable[[Any], bool]
+Keyword = Callable[["_Compiler", str, Any, Mapping[str, Any]], Accepts | None]
+
+#: Keywords that change how `$ref` resolves or that nothing here evaluates: a schema using one is not compiled.
+_UNSUPPORTED_ANYWHERE = {"$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$recursiveRef", "$vocabulary"}
+
+
+class _Unsupported(Exception):
+    """Internal: the schema uses something this module does not evaluate; jsonschema alone decides."""
+
+
+def compile_quick(
+    documents: Mapping[str, Any], name: str, format_checker: FormatChecker
+) -> Accepts | None:
+    """The quick predicate for schema file `name` (a key of `documents`), or None if it cannot have one."""
+    try:
+        return _Compiler(documents, format_checker).reference(name, f"{name}#")
+    except _Unsupported:
+        return None
+
+
+class _Compiler:
+    def __init__(self, documents: Mapping[str, Any], format_checker: FormatChecker) -> None:
+        self.documents = documents
+        self.format_checker = format_checker
+        self.compiled: dict[tuple[str, str], Accepts] = {}
+
+    def reference(self, base: str, ref: str) -> Accepts:
+        """`file.schema.json#/json/pointer` or `#/json/pointer`, compiled once; cycles go through a cell."""
+        name, _, pointer = ref.partition("#")
+        key = (name or base, pointer)
+        if key not in self.compiled:
+            cell: list[Accepts] = []
+            self.compiled[key] = lambda instance: cell[0](instance)  # for a schema that refers to itself
+            cell.append(self.schema(key[0], _resolve(self.documents, *key)))
+            self.compiled[key] = cell[0]
+        return self.compiled[key]
+
+    def schema(self, base: str, schema: Any) -> Accepts:
+        if schema is True:
+            return _always
+        if schema is False:
+            return _never
+        if not isinstance(schema, dict):
+            raise _Unsupported(schema)
+        checks = [check for keyword, value in schema.items() if (check := self.keyword(base, keyword, value, schema))]
+        return _all_of(checks)
+
+    def keyword(self, base: str, keyword: str, value: Any, schema: Mapping[str, Any]) -> Accepts | None:
+        if keyword in _UNSUPPORTED_ANYWHERE:
+            raise _Unsupported(keyword)
+        if keyword not in Draft202012Validator.VALIDATORS:
+            return None  # an annotation such as description or x-enum-descriptions: jsonschema ignores it too
+        build = _KEYWORDS.get(keyword)
+        if build is None:
+            raise _Unsupported(keyword)
+        return build(self, base, value, schema)
+
+
+def _resolve(documents: Mapping[str, Any], name: str, pointer: str) -> Any:
+    if name not in documents or "%" in pointer or (pointer and not pointer.startswith("/")):
+        raise _Unsupported(f"{name}#{pointer}")
+    node = documents[name]
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise _Unsupported(f"{name}#{pointer}")
+    return node
+
+
+def _always(instance: Any) -> bool:
+    return True
+
+
+def _never(instance: Any) -> bool:
+    return False
+
+
+def _all_of(checks: list[Accepts]) -> Accepts:
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    return lambda instance: all(check(instance) for check in checks)
+
+
+# ------------------------------------------------------------------ values as jsonschema sees them
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "null": lambda v: v is None,
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and v.is_integer()),
+    "number": _is_number,
+    "string": lambda v: isinstance(v, str),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def _same(option: Any, value: Any) -> bool:
+    """Equal as JSON values (true is not 1); any option that is a list or object is left to jsonschema."""
+    if isinstance(option, bool) or option is None:
+        return value is option
+    if isinstance(option, str):
+        return isinstance(value, str) and value == option
+    if _is_number(option):
+        return _is_number(value) and value == option
+    return False
+
+
+def _unique_texts(items: list[Any]) -> bool:
+    return all(isinstance(item, str) for item in items) and len(set(items)) == len(items)
+
+
+# ------------------------------------------------------------------ keywords
+
+
+def _type(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    names = value if isinstance(value, list) else [value]
+    if any(name not in _TYPES for name in names):
+        raise _Unsupported(value)
+    tests = [_TYPES[name] for name in names]
+    return lambda instance: any(test(instance) for test in tests)
+
+
+def _enum(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    options = list(value)
+    return lambda instance: any(_same(option, instance) for option in options)
+
+
+def _const(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    return lambda instance: _same(value, instance)
+
+
+def _properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    checks = {name: c.schema(base, sub) for name, sub in value.items()}
+
+    def accepts(instance: Any) -> bool:
+        return not isinstance(instance, dict) or all(
+            check(instance[name]) for name, check in checks.items() if name in instance)
+    return accepts
+
+
+# patternProperties and prefixItems have no builder, so `properties` and `items` stand alone here.
+
+
+def _additional_properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    known = set(schema.get("properties", {}))
+    check = c.schema(base, value)
+
+    def accepts(instance: Any) -> bool:
+        return not isinstance(instance, dict) or all(check(v) for k, v in instance.items() if k not in known)
+    return accepts
+
+
+def _required(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    names = list(value)
+    return lambda instance: not isinstance(instance, dict) or all(name in instance for name in names)
+
+
+def _property_names(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    check = c.schema(base, value)
+    return lambda instance: not isinstance(instance, dict) or all(check(name) for name in instance)
+
+
+def _items(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    check = c.schema(base, value)
+    return lambda instance: not isinstance(instance, list) or all(check(item) for item in instance)
+
+
+def _unique_items(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts | None:
+    if not value:
+        return None
+    return lambda instance: not isinstance(instance, list) or _unique_texts(instance)
+
+
+def _size(kind: type[Sized], compare: Callable[[int, int], bool]) -> Keyword:
+    def build(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+        if not _is_number(value):
+            raise _Unsupported(value)
+        return lambda instance: not isinstance(instance, kind) or compare(len(instance), value)
+    return build
+
+
+def _bound(compare: Callable[[Any, Any], bool]) -> Keyword:
+    def build(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+        if not _is_number(value):
+            raise _Unsupported(value)
+        return lambda instance: not _is_number(instance) or compare(instance, value)
+    return build
+
+
+def _pattern(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    return lambda instance: not isinstance(instance, str) or re.search(value, instance) is not None
+
+
+def _format(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    checker = c.format_checker
+    return lambda instance: checker.conforms(instance, value)
+
+
+def _ref(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    if not isinstance(value, str):
+        raise _Unsupported(value)
+    return c.reference(base, value)
+
+
+def _any_of(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    checks = [c.schema(base, sub) for sub in value]
+    return lambda instance: any(check(instance) for check in checks)
+
+
+def _one_of(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    checks = [c.schema(base, sub) for sub in value]
+    return lambda instance: sum(1 for check in checks if check(instance)) == 1
+
+
+def _all_of_keyword(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    return _all_of([c.schema(base, sub) for sub in value])
+
+
+def _not(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    check = c.schema(base, value)
+    return lambda instance: not check(instance)
+
+
+def _if(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    condition = c.schema(base, value)
+    then = c.schema(base, schema.get("then", True))
+    otherwise = c.schema(base, schema.get("else", True))
+    return lambda instance: then(instance) if condition(instance) else otherwise(instance)
+
+
+_KEYWORDS: dict[str, Keyword] = {
+    "type": _type,
+    "enum": _enum,
+    "const": _const,
+    "properties": _properties,
+    "additionalProperties": _additional_properties,
+    "required": _required,
+    "propertyNames": _property_names,
+    "minProperties": _size(dict, lambda n, limit: n >= limit),
+    "maxProperties": _size(dict, lambda n, limit: n <= limit),
+    "items": _items,
+    "minItems": _size(list, lambda n, limit: n >= limit),
+    "maxItems": _size(list, lambda n, limit: n <= limit),
+    "uniqueItems": _unique_items,
+    "minLength": _size(str, lambda n, limit: n >= limit),
+    "maxLength": _size(str, lambda n, limit: n <= limit),
+    "minimum": _bound(lambda v, b: v >= b),
+    "maximum": _bound(lambda v, b: v <= b),
+    "exclusiveMinimum": _bound(lambda v, b: v > b),
+    "exclusiveMaximum": _bound(lambda v, b: v < b),
+    "pattern": _pattern,
+    "format": _format,
+    "$ref": _ref,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "allOf": _all_of_keyword,
+    "not": _not,
+    "if": _if,
+}
