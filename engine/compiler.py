@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,10 @@ class CompiledRuleset:
     properties: frozenset[str]
     definition: str  # canonical JSON; the runtime parses a fresh dict each time it registers
 
-    def may_fire(self, present: Mapping[str, Any]) -> bool:
-        """False when no rule here could match a patient with only these properties."""
-        return any(present.keys() >= rule.requires for rule in self.rules)
+    def may_fire(self, present: Mapping[str, Any], ruled_out: Container[str] = ()) -> bool:
+        """False when no rule here could match a patient with only these properties (rules already
+        known to be false aside)."""
+        return any(present.keys() >= rule.requires and rule.rule_id not in ruled_out for rule in self.rules)
 
     @property
     def alternatives(self) -> int:

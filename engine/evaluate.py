@@ -14,8 +14,10 @@ from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
 from engine.explain import facts_read, failed_tests
 from engine.facts import normalize_facts
+from engine.gates import GateIndex, gates
 from engine.kleene import compile_decision
 from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
+from engine.nnf import nnf
 from engine.precedence import apply_precedence
 from engine.properties import compute
 from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
@@ -53,6 +55,10 @@ class Evaluator:
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
+        lists = frozenset(n for n, f in guidelines.facts.items() if f.type == "list")
+        self._gates = [GateIndex({r.rule_id: gates(nnf(self._rules[r.rule_id].when), lists)
+                                  for rs in layer for r in rs.rules}) for layer in self.program.strata]
+        self._ids = {rs.name: frozenset(r.rule_id for r in rs.rules) for layer in self.program.strata for rs in layer}
 
     def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
         """Raise InputError (every problem, with locations) if the case's facts cannot be used."""
@@ -74,10 +80,11 @@ class Evaluator:
     def _chain(self, values: dict[str, Any]) -> Chained:
         run = Chained(known=dict(values))
         pending = set(self._producers)
-        for layer in self.program.strata:
+        for layer, index in zip(self.program.strata, self._gates, strict=True):
             properties = compute(run.known, self.program.specs)
+            ruled_out = index.ruled_out(run.known)
             for ruleset in layer:
-                self._run(ruleset, properties, run)
+                self._run(ruleset, properties, run, ruled_out)
             for fact in sorted(pending):
                 producers = self._producers[fact]
                 if all(p.id in run.outcomes for p in producers):
@@ -87,14 +94,25 @@ class Evaluator:
                         run.known[fact], run.derived_by[fact] = value, by
         return run
 
-    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained) -> None:
-        fired = self._fired(ruleset, properties)
+    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained,
+             ruled_out: set[str]) -> None:
+        """Each rule of one ruleset: fired (true), ruled out by a gate (false), or decided beside durable."""
+        ids = self._ids[ruleset.name]
+        if ruled_out >= ids:
+            run.outcomes.update(dict.fromkeys(ids, False))
+            return
+        fired = self._fired(ruleset, properties, ruled_out)
+        if not fired.isdisjoint(ruled_out):
+            raise EngineError(f"{sorted(fired & ruled_out)} fired although a known value rules them out; "
+                              "the compiled pattern is wrong")
         for rule in ruleset.rules:
-            run.outcomes[rule.rule_id] = True if rule.rule_id in fired else self._not_fired(rule.rule_id, run)
+            rule_id = rule.rule_id
+            run.outcomes[rule_id] = (True if rule_id in fired else False if rule_id in ruled_out
+                                     else self._not_fired(rule_id, run))
 
-    def _fired(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> frozenset[str]:
-        if not ruleset.may_fire(properties):
-            return frozenset()  # every rule here lacks a property its pattern needs: no session to run
+    def _fired(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], ruled_out: set[str]) -> frozenset[str]:
+        if not ruleset.may_fire(properties, ruled_out):
+            return frozenset()  # every rule here is ruled out or lacks a property its pattern needs
         given = {name: properties[name] for name in sorted(ruleset.properties) if name in properties}
         return self._runtime.run(ruleset, given)
 

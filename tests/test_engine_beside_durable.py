@@ -15,7 +15,9 @@ from test_oracle_property import DERIVED, conditions, normalized, patients
 from engine.compiler import compile_guidelines
 from engine.errors import EngineError
 from engine.evaluate import Evaluator
+from engine.gates import gates
 from engine.kleene import compile_decision
+from engine.nnf import nnf
 from engine.oracle import missing, truth
 
 
@@ -88,3 +90,34 @@ def test_a_rule_durable_fails_to_fire_is_reported_not_read_as_false(monkeypatch:
     assert evaluator.rule_outcomes(case(wbc=5.0)) == {"AZA-CBC-001": False}
     with pytest.raises(EngineError, match="AZA-CBC-001 holds for this patient but durable_rules did not fire it"):
         evaluator.rule_outcomes(case(wbc=2.0, alt=50.0))
+
+
+def test_a_gate_is_an_equality_test_every_alternative_needs() -> None:
+    low_tpmt = fact("tpmt_status", one_of=["absent", "intermediate"])
+    g = guidelines(
+        rule("AZA-G-001", {"all": [fact("tpmt_status", equals="absent"), fact("wbc", below=3.5)]}, act("hold")),
+        rule("AZA-G-002", {"any": [{"all": [low_tpmt, fact("wbc", below=3)]},
+                                   {"all": [low_tpmt, fact("platelets", below=100)]}]}, act("hold")),
+        rule("AZA-G-003", {"any": [fact("tpmt_status", equals="absent"), fact("wbc", below=3.5)]}, act("hold")),
+        rule("AZA-G-004", {"not": {"all": [fact("tpmt_status", not_equals="absent"), fact("pregnant", equals=False)]}},
+             act("hold")))
+    lists = frozenset({"medications"})
+    found = {r.id: {(gate.fact, tuple(sorted(gate.allowed))) for gate in gates(nnf(r.when), lists)}
+             for r in g.active_rules}
+    assert found == {"AZA-G-001": {("tpmt_status", ("absent",))},
+                     "AZA-G-002": {("tpmt_status", ("absent", "intermediate"))},
+                     "AZA-G-003": set(),  # an alternative without the test: no gate
+                     "AZA-G-004": set()}  # `any` of tpmt_status equals absent / pregnant equals true
+
+
+def test_rules_a_known_value_rules_out_are_false_without_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = guidelines(*(rule(f"AZA-G-{i:03d}", {"all": [fact("tpmt_status", equals="absent"), fact("wbc", below=i)]},
+                          act("hold")) for i in range(1, 6)))
+    evaluator = Evaluator(g)
+    opened = _sessions(evaluator, monkeypatch)
+    assert set(evaluator.rule_outcomes(case(tpmt_status="normal")).values()) == {False}  # wbc not needed
+    assert opened == []
+    assert set(evaluator.rule_outcomes(case(tpmt_status="absent")).values()) == {None}
+    assert evaluator.rule_outcomes(case(tpmt_status="absent", wbc=2.5)) == {
+        "AZA-G-001": False, "AZA-G-002": False, "AZA-G-003": True, "AZA-G-004": True, "AZA-G-005": True}
+    assert len(opened) == 1
