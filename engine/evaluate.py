@@ -19,7 +19,7 @@ from engine.kleene import compile_decision
 from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
 from engine.nnf import nnf
 from engine.precedence import apply_precedence
-from engine.properties import compute
+from engine.properties import compute, computed, spec_inputs
 from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
 from engine.runtime import Runtime, shared_runtime
 
@@ -56,6 +56,8 @@ class Evaluator:
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
         lists = frozenset(n for n, f in guidelines.facts.items() if f.type == "list")
+        derived = {n for n, f in guidelines.facts.items() if f.derived}
+        self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
         self._gates = [GateIndex({r.rule_id: gates(nnf(self._rules[r.rule_id].when), lists)
                                   for rs in layer for r in rs.rules}) for layer in self.program.strata]
         self._ids = {rs.name: frozenset(r.rule_id for r in rs.rules) for layer in self.program.strata for rs in layer}
@@ -80,8 +82,8 @@ class Evaluator:
     def _chain(self, values: dict[str, Any]) -> Chained:
         run = Chained(known=dict(values))
         pending = set(self._producers)
+        properties = compute(run.known, self.program.specs)
         for layer, index in zip(self.program.strata, self._gates, strict=True):
-            properties = compute(run.known, self.program.specs)
             ruled_out = index.ruled_out(run.known)
             for ruleset in layer:
                 self._run(ruleset, properties, run, ruled_out)
@@ -92,6 +94,9 @@ class Evaluator:
                     value, by = derived_value(fact, producers, run.outcomes)
                     if value is not None:
                         run.known[fact], run.derived_by[fact] = value, by
+            # Between strata only derived facts, and the few properties computed from them, change.
+            properties.update(compute({f: run.known[f] for f in run.derived_by}, ()))
+            properties.update(computed(run.known, self._derived_specs))
         return run
 
     def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained,

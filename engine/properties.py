@@ -115,11 +115,23 @@ def members_present(values: Mapping[str, Any], fact: str, members: tuple[str, ..
 def compute(values: Mapping[str, Any], specs: Iterable[Spec]) -> dict[str, Scalar]:
     """Every scalar fact as it is, plus each computed property that can be known."""
     out: dict[str, Scalar] = {k: v for k, v in values.items() if isinstance(v, (bool, float, str))}
+    out.update(computed(values, specs))
+    return out
+
+
+def computed(values: Mapping[str, Any], specs: Iterable[Spec]) -> dict[str, Scalar]:
+    """Each computed property that can be known from `values`."""
+    out: dict[str, Scalar] = {}
     for spec in specs:
         value = _computed(values, spec)
         if value is not None:
             out[spec.name] = value
     return out
+
+
+def spec_inputs(spec: Spec) -> frozenset[str]:
+    """The facts a computed property is computed from."""
+    return frozenset({spec.fact, spec.of}) if isinstance(spec, Excess) else frozenset({spec.fact})
 
 
 def _computed(values: Mapping[str, Any], spec: Spec) -> Scalar | None:
