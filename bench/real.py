@@ -1,0 +1,116 @@
+"""The real repository against the targets of issue #8, measured side by side in one run.
+
+    python bench/real.py [--repeat 5]
+
+Prints a table: per-case evaluation (median and p99 of every case in tests/cases, median of
+--repeat passes); our evaluate path against raw durable_rules asserting the same compiled
+rulesets, against a plain-Python evaluation and against experta, as ratios from one run;
+`guideline test --coverage` (both cores), and the README's main command (validate, cases with
+coverage, site build) as wall times, each the median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.generate import MAIN
+from bench.run import child_run, engines, machine, normalised
+from engine.evaluate import Evaluator
+from engine.model import Case
+from engine.repository import load_repository
+
+GUIDELINE = [sys.executable, "-m", "engine"]
+MAIN_COMMAND = (["validate"], ["test", "--coverage"], ["site", "build"])
+
+
+def latency(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> tuple[float, float]:
+    """Median and p99 milliseconds per case: each pass times every case once; medians over passes."""
+    medians, p99s = [], []
+    for _ in range(repeat):
+        each = []
+        for item in cases:
+            started = time.perf_counter()
+            evaluator.evaluate(item)
+            each.append(time.perf_counter() - started)
+        each.sort()
+        medians.append(statistics.median(each))
+        p99s.append(each[min(len(each) - 1, int(len(each) * 0.99))])
+    return statistics.median(medians) * 1e3, statistics.median(p99s) * 1e3
+
+
+def wall(commands: tuple[list[str], ...], repeat: int) -> float:
+    """Median wall seconds of running the commands one after the other (each must succeed)."""
+    runs = []
+    for _ in range(repeat):
+        total = 0.0
+        for command in commands:
+            seconds, _peak, code = child_run([*GUIDELINE, *command, "--repo", str(MAIN)], 600, 8)
+            if code != 0:
+                raise SystemExit(f"`guideline {' '.join(command)}` exited with {code}; fix that first")
+            total += seconds
+        runs.append(total)
+    return statistics.median(runs)
+
+
+def measure(repeat: int) -> dict[str, Any]:
+    loaded = load_repository(MAIN)
+    evaluator = Evaluator(loaded.guidelines)
+    cases = loaded.cases
+    for item in cases:  # warm: every ruleset registered, every code path imported
+        evaluator.evaluate(item)
+    found: dict[str, Any] = {"rules": len(loaded.guidelines.active_rules), "cases": len(cases)}
+    found["median_ms"], found["p99_ms"] = latency(evaluator, cases, repeat)
+    found["engines"] = engines(loaded, cases, normalised(cases, loaded), repeat)
+    found["test_s"] = wall((["test", "--coverage"],), repeat)
+    found["main_s"] = wall(MAIN_COMMAND, repeat)
+    return found
+
+
+def table(found: dict[str, Any]) -> str:
+    rate = found["engines"]
+    ours = rate["ours"]
+
+    def ratio(name: str) -> str:
+        value = rate[name]
+        return f"{value:,.0f} cases/s (ours ×{ours / value:,.2f})" if isinstance(value, float) else str(value)
+
+    rows = [
+        ("median evaluation per case", f"{found['median_ms']:.3f} ms (p99 {found['p99_ms']:.3f} ms)", "≤ 0.5 ms",
+         found["median_ms"] <= 0.5),
+        ("ours, whole result", f"{ours:,.0f} cases/s", "", None),
+        ("raw durable_rules, same rulesets", ratio("durable"), "ours within 1.5× of it",
+         isinstance(rate["durable"], float) and rate["durable"] / ours <= 1.5),
+        ("plain Python (the oracle)", ratio("plain"), "reported", None),
+        ("experta", ratio("experta"), "ours ≥ 5× faster",
+         isinstance(rate["experta"], float) and ours / rate["experta"] >= 5),
+        ("durable agrees with plain Python on every rule of every case", str(rate["agree"]), "True",
+         rate["agree"] is True),
+        ("`guideline test --coverage`, all real cases", f"{found['test_s']:.1f} s", "≤ 5 s", found["test_s"] <= 5),
+        ("main command: validate + test --coverage + site build", f"{found['main_s']:.1f} s", "≤ 30 s",
+         found["main_s"] <= 30),
+    ]
+    lines = [f"{found['rules']} active rules, {found['cases']} cases", "",
+             "| measure | result | target | met? |", "|---|---:|---|---|"]
+    for name, result, target, met in rows:
+        lines.append(f"| {name} | {result} | {target} | {'' if met is None else 'yes' if met else '**no**'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="passes per timing; the median is shown")
+    args = parser.parse_args()
+    found = measure(args.repeat)
+    print(f"Machine: {machine()}\nCommand: {' '.join(sys.argv)}\n")
+    print(table(found))
+
+
+if __name__ == "__main__":
+    main()
