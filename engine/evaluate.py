@@ -5,7 +5,7 @@ Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ class Chained:
     outcomes: Outcomes = field(default_factory=dict)
     derived_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lacking: dict[str, frozenset[str]] = field(default_factory=dict)  # undecided rule -> absent facts
+    fired: set[str] = field(default_factory=set)  # the rules that hold
 
 
 class Evaluator:
@@ -55,6 +56,7 @@ class Evaluator:
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
+        self._settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
         lists = frozenset(n for n, f in guidelines.facts.items() if f.type == "list")
         derived = {n for n, f in guidelines.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
@@ -81,19 +83,15 @@ class Evaluator:
 
     def _chain(self, values: dict[str, Any]) -> Chained:
         run = Chained(known=dict(values))
-        pending = set(self._producers)
         properties = compute(run.known, self.program.specs)
-        for layer, index in zip(self.program.strata, self._gates, strict=True):
+        for layer, index, settled in zip(self.program.strata, self._gates, self._settled, strict=True):
             ruled_out = index.ruled_out(run.known)
             for ruleset in layer:
                 self._run(ruleset, properties, run, ruled_out)
-            for fact in sorted(pending):
-                producers = self._producers[fact]
-                if all(p.id in run.outcomes for p in producers):
-                    pending.discard(fact)
-                    value, by = derived_value(fact, producers, run.outcomes)
-                    if value is not None:
-                        run.known[fact], run.derived_by[fact] = value, by
+            for fact in settled:
+                value, by = derived_value(fact, self._producers[fact], run.outcomes)
+                if value is not None:
+                    run.known[fact], run.derived_by[fact] = value, by
             # Between strata only derived facts, and the few properties computed from them, change.
             properties.update(compute({f: run.known[f] for f in run.derived_by}, ()))
             properties.update(computed(run.known, self._derived_specs))
@@ -107,6 +105,7 @@ class Evaluator:
             run.outcomes.update(dict.fromkeys(ids, False))
             return
         fired = self._fired(ruleset, properties, ruled_out)
+        run.fired |= fired
         if not fired.isdisjoint(ruled_out):
             raise EngineError(f"{sorted(fired & ruled_out)} fired although a known value rules them out; "
                               "the compiled pattern is wrong")
@@ -136,7 +135,7 @@ class Evaluator:
 
     def _result(self, case_id: str, run: Chained, explain: bool) -> Result:
         known, outcomes, derived_by = run.known, run.outcomes, run.derived_by
-        fired = [self._rules[i] for i in self._ordered(outcomes, True)]
+        fired = [self._rules[i] for i in self._ordered(run.fired)]
         kept, suppressed = apply_precedence(
             (rec for rule in fired for rec in self._recommendations(rule, known)), self._rules)
         g = self.guidelines
@@ -147,7 +146,7 @@ class Evaluator:
         trace = tuple(TraceStep(r.id, "fired", read(r), r.derives) for r in fired)
         misses = tuple(
             TraceStep(r.id, "not_fired", read(r), failed=failed_tests(r, known, g))
-            for r in (self._rules[i] for i in self._ordered(outcomes, False))
+            for r in (self._rules[i] for i in self._ordered(i for i, o in outcomes.items() if o is False))
         ) if explain else ()
         return Result(
             case_id=case_id,
@@ -159,8 +158,8 @@ class Evaluator:
             near_misses=misses,
         )
 
-    def _ordered(self, outcomes: Outcomes, wanted: bool | None) -> list[str]:
-        return sorted((i for i, o in outcomes.items() if o is wanted), key=lambda i: self._order[i])
+    def _ordered(self, rule_ids: Iterable[str]) -> list[str]:
+        return sorted(rule_ids, key=self._order.__getitem__)
 
     def _recommendations(self, rule: Rule, known: Mapping[str, Any]) -> list[Recommendation]:
         weight = known.get("weight")
@@ -170,7 +169,7 @@ class Evaluator:
     def _needs_data(self, run: Chained, kept: list[Recommendation]) -> tuple[NeedsData, ...]:
         found: dict[str, NeedsData] = {}
         cache: dict[str, set[str]] = {}  # producers are shared by many rules: walk each once a case
-        for rule_id in self._ordered(run.outcomes, None):
+        for rule_id in self._ordered(run.lacking):  # the undecided rules
             rule = self._rules[rule_id]
             if rule.recommendations:
                 facts = self._base_facts_needed(rule, run, frozenset({rule_id}), cache)
@@ -195,6 +194,17 @@ class Evaluator:
             needed |= below or {name}
         cache[rule.id] = needed
         return needed
+
+
+def _settled_by_stratum(producers: Mapping[str, tuple[Rule, ...]], order: Mapping[str, tuple[int, str]],
+                        count: int) -> list[list[str]]:
+    """For each stratum, the derived facts whose last producer runs in it (known right after it)."""
+    settled: list[list[str]] = [[] for _ in range(count)]
+    strata = sorted({stratum for stratum, _ in order.values()})
+    for fact in sorted(producers):
+        last = max(order[p.id][0] for p in producers[fact])
+        settled[strata.index(last)].append(fact)
+    return settled
 
 
 def _producers(rules: tuple[Rule, ...]) -> dict[str, tuple[Rule, ...]]:
