@@ -5,14 +5,24 @@
 OUT gets schema/ (copied), guidelines/ (facts, subjects, topics, references, one value set,
 N rules) and tests/cases/ (M cases). About a fifth of the rules derive facts, in chains of
 depth 2 and 3 (a depth-3 fact is derived from a depth-2 fact, itself derived from a depth-1
-fact); the rest recommend, reading base and derived facts. The result passes
-`guideline validate` with no error (unused-fact warnings aside), so every timing measures
-the real path. The same seed always writes the same repository.
+fact); the rest recommend, reading base and derived facts. As in real guidelines, a few facts
+are read by many rules and most by few (popularity falls as 1 / rank ** ZIPF), and a case gives
+a sample of the base facts weighted the same way: about GIVEN_SHARE of them, never more than
+MAX_FACTS (the case schema allows 250). So about a fifth of the rules fire for a case, three
+fifths are false and the rest undecided, at 100 rules as at 5,000 (measured with the plain
+oracle: 25/60/15 % at 100 rules, 23/65/12 % at 1,000, 21/60/18 % at 5,000).
+
+The result passes `guideline validate` with no error (unused-fact and unsatisfiable-rule
+warnings aside), so every timing measures the real path. The same seed always writes the same
+repository, and its parameters are recorded in OUT/.generated (bench/run.py regenerates a
+repository made by another version of this script).
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
+import itertools
 import random
 import shutil
 from pathlib import Path
@@ -28,10 +38,18 @@ ACTIONS = ["avoid", "start", "caution", "consider", "counsel", "order_test", "do
 SUBJECTS = [f"{action.replace('_', '-')}-{k}" for action in ACTIONS for k in range(2)]
 WORDS = [f"drug-{i}" for i in range(12)]
 CATEGORY_VALUES = ["low", "mid", "high"]
+#: The case schema allows 250 facts; a case gives at most this many, so a repository of any size validates.
+MAX_FACTS = 200
+#: A case gives about this share of the base facts while that stays under MAX_FACTS.
+GIVEN_SHARE = 0.7
+#: Fact popularity falls as 1 / rank ** ZIPF within each kind (numbers, categories, flags).
+ZIPF = 0.8
+#: Bumped whenever the same seed and sizes would write different files.
+VERSION = 2
 
 
 class Shape:
-    """How many facts of each kind a repository of `rules` rules gets, and their names."""
+    """How many facts of each kind a repository of `rules` rules gets, their names and how often rules read them."""
 
     def __init__(self, rules: int) -> None:
         base = max(8, rules // 25)
@@ -43,10 +61,25 @@ class Shape:
         self.depth = {1: [f"d1_{i:03d}" for i in range(derived)],
                       2: [f"d2_{i:03d}" for i in range(max(1, derived // 2))],
                       3: [f"d3_{i:03d}" for i in range(max(1, derived // 4))]}
+        self.popularity = {name: 1 / (rank + 1) ** ZIPF
+                           for kind in (self.numbers, self.categories, self.flags) for rank, name in enumerate(kind)}
+        self.popularity["medicines"] = 1.0
+        self._cumulative = {id(kind): list(itertools.accumulate(self.popularity[n] for n in kind))
+                            for kind in (self.numbers, self.categories, self.flags)}
 
     @property
     def derived(self) -> list[str]:
         return [name for level in (1, 2, 3) for name in self.depth[level]]
+
+    @property
+    def base(self) -> list[str]:
+        """The facts a case may give, in the order a case file lists them."""
+        return [*self.numbers, *self.categories, *self.flags, *self.lists]
+
+    def pick(self, chance: random.Random, kind: list[str]) -> str:
+        """A fact of one kind, the popular ones more often (as in real guidelines: a few facts are read by
+        most rules, most facts by one or two)."""
+        return chance.choices(kind, cum_weights=self._cumulative[id(kind)])[0]
 
 
 def facts_of(shape: Shape) -> dict[str, Any]:
@@ -69,16 +102,16 @@ def leaf(chance: random.Random, shape: Shape) -> dict[str, Any]:
     kind = chance.choices(["number", "category", "flag", "list", "known"], weights=[5, 3, 2, 1, 1])[0]
     if kind == "number":
         op = chance.choice(["below", "at_most", "above", "at_least"])
-        return {"fact": chance.choice(shape.numbers), op: chance.randint(5, 95)}
+        return {"fact": shape.pick(chance, shape.numbers), op: chance.randint(5, 95)}
     if kind == "category":
         if chance.random() < 0.5:
-            return {"fact": chance.choice(shape.categories), "equals": chance.choice(CATEGORY_VALUES)}
-        return {"fact": chance.choice(shape.categories), "one_of": chance.sample(CATEGORY_VALUES, 2)}
+            return {"fact": shape.pick(chance, shape.categories), "equals": chance.choice(CATEGORY_VALUES)}
+        return {"fact": shape.pick(chance, shape.categories), "one_of": chance.sample(CATEGORY_VALUES, 2)}
     if kind == "flag":
-        return {"fact": chance.choice(shape.flags), "equals": chance.random() < 0.5}
+        return {"fact": shape.pick(chance, shape.flags), "equals": chance.random() < 0.5}
     if kind == "list":
         return {"fact": "medicines", "contains": chance.choice(WORDS)}
-    return {"fact": chance.choice(shape.numbers), chance.choice(["known", "unknown"]): True}
+    return {"fact": shape.pick(chance, shape.numbers), chance.choice(["known", "unknown"]): True}
 
 
 def condition(chance: random.Random, shape: Shape, reads: list[str]) -> dict[str, Any]:
@@ -132,25 +165,62 @@ def recommend_rules(chance: random.Random, shape: Shape, count: int) -> list[dic
     return found
 
 
+def given_facts(chance: random.Random, shape: Shape) -> list[str]:
+    """Which base facts a case gives: about GIVEN_SHARE of them, never more than MAX_FACTS.
+
+    A weighted sample without replacement (Efraimidis and Spirakis: the largest u ** (1 / weight)),
+    so that a patient has the facts most rules read more often than the rare ones, as real records
+    do; a big repository's cases then still decide most rules though they give fewer of its facts.
+    """
+    names = shape.base
+    count = min(MAX_FACTS, sum(chance.random() < GIVEN_SHARE for _ in names))
+    keys = {name: chance.random() ** (1 / shape.popularity[name]) for name in names}
+    chosen = set(heapq.nlargest(count, names, key=keys.__getitem__))
+    return [name for name in names if name in chosen]
+
+
+def value(chance: random.Random, name: str) -> Any:
+    if name.startswith("num_"):
+        return round(chance.uniform(0, 100), 1)
+    if name.startswith("cat_"):
+        return chance.choice(CATEGORY_VALUES)
+    if name.startswith("flag_"):
+        return chance.random() < 0.5
+    return chance.sample(WORDS, chance.randint(0, 4))
+
+
 def case(chance: random.Random, shape: Shape, number: int) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for name in shape.numbers:
-        if chance.random() < 0.8:
-            facts[name] = round(chance.uniform(0, 100), 1)
-    for name in shape.categories:
-        if chance.random() < 0.8:
-            facts[name] = chance.choice(CATEGORY_VALUES)
-    for name in shape.flags:
-        if chance.random() < 0.8:
-            facts[name] = chance.random() < 0.5
-    if chance.random() < 0.8:
-        facts["medicines"] = chance.sample(WORDS, chance.randint(0, 4))
+    facts = {name: value(chance, name) for name in given_facts(chance, shape)}
     return {"id": f"case-{number:06d}", "title": f"Synthetic patient {number}", "facts": facts}
+
+
+#: libyaml's emitter when PyYAML has it: the same text as the pure-Python one, about seven times faster.
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def case_text(data: dict[str, Any]) -> str:
+    """A case as `yaml.safe_dump(data, sort_keys=False, width=100)` writes it, some fifty times faster:
+    50,000 cases are most of a big repository's generation time. Only the shapes `case` makes."""
+    lines = [f"id: {data['id']}", f"title: {data['title']}"]
+    facts: dict[str, Any] = data["facts"]
+    lines.append("facts:" if facts else "facts: {}")
+    for name, given in facts.items():
+        if isinstance(given, list):
+            lines += [f"  {name}:", *(f"  - {word}" for word in given)] if given else [f"  {name}: []"]
+        else:
+            lines.append(f"  {name}: {_scalar(given)}")
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(given: bool | float | str) -> str:
+    if isinstance(given, bool):
+        return "true" if given else "false"
+    return repr(given) if isinstance(given, float) else given
 
 
 def write(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, width=100), "utf-8")
+    path.write_text(yaml.dump(data, Dumper=DUMPER, sort_keys=False, width=100), "utf-8")
 
 
 def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
@@ -169,10 +239,18 @@ def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
     derives = derive_rules(chance, shape)
     for data in [*derives, *recommend_rules(chance, shape, max(0, rules - len(derives)))]:
         write(g / "rules" / data["topic"] / f"{data['id']}.yaml", data)
+    for topic in TOPICS:
+        (out / "tests" / "cases" / topic).mkdir(parents=True)
     for number in range(cases):
-        write(out / "tests" / "cases" / TOPICS[number % len(TOPICS)] / f"case-{number:06d}.yaml",
-              case(chance, shape, number))
+        path = out / "tests" / "cases" / TOPICS[number % len(TOPICS)] / f"case-{number:06d}.yaml"
+        path.write_text(case_text(case(chance, shape, number)), "utf-8")
+    (out / ".generated").write_text(stamp(rules, cases, seed), "utf-8")
     return out
+
+
+def stamp(rules: int, cases: int, seed: int) -> str:
+    """What OUT/.generated says: which version of this script wrote the repository, and with what."""
+    return f"bench/generate.py version {VERSION}: --rules {rules} --cases {cases} --seed {seed}\n"
 
 
 def main() -> None:

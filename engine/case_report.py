@@ -55,6 +55,24 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def outcomes_json(outcomes: Sequence[CaseOutcome], coverage: Coverage | None = None, message: str = "",
                   problems: Sequence[Problem] = ()) -> str:
     """The run for machines: top-level status, counts, per-topic counts, every case's outcome."""
+    items = "".join(case_json(o, first=i == 0) for i, o in enumerate(outcomes))
+    return JSON_HEAD + items + json_tail(outcomes, coverage, message, problems)
+
+
+#: The JSON document of a run is `dumps(body)`, and "cases" is its first key (keys are sorted), so
+#: it can be written in three parts: this head, each case as it finishes, then json_tail. A big run
+#: then never holds every case's result at once (a result's JSON is ~200 KB at 1,000 rules).
+JSON_HEAD = '{\n  "cases": ['
+
+
+def case_json(outcome: CaseOutcome, *, first: bool) -> str:
+    """One case of the "cases" list, indented as dumps indents it there."""
+    return ("" if first else ",") + "\n    " + outcome.as_json().replace("\n", "\n    ")
+
+
+def json_tail(outcomes: Sequence[CaseOutcome], coverage: Coverage | None = None, message: str = "",
+              problems: Sequence[Problem] = ()) -> str:
+    """The end of the "cases" list and every other key (`outcomes` may be slim: only statuses are read)."""
     ok = succeeded(outcomes) and not (coverage and coverage.gaps) and not problems
     body: dict[str, Any] = {
         "status": "pass" if ok else "fail",
@@ -62,7 +80,6 @@ def outcomes_json(outcomes: Sequence[CaseOutcome], coverage: Coverage | None = N
         "counts": counts(outcomes),
         "topics": by_topic(outcomes),
         "summary": summary_line(outcomes),
-        "cases": [o.as_dict() for o in outcomes],
     }
     if coverage is not None:
         body["coverage"] = coverage.as_dict()
@@ -70,7 +87,8 @@ def outcomes_json(outcomes: Sequence[CaseOutcome], coverage: Coverage | None = N
         body["message"] = message
     if problems:  # files outside the cases that could not be read (rules, dictionaries)
         body["problems"] = [p.as_dict() for p in problems]
-    return dumps(body)
+    rest = dumps(body)  # "{\n  ...": the other keys, all sorting after "cases"
+    return ("\n  ]," if outcomes else "],") + "\n" + rest.removeprefix("{\n")
 
 
 def coverage_text(coverage: Coverage) -> str:

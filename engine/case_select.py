@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +20,16 @@ CASES_FOLDER = CASES_DIR.as_posix()
 
 @dataclass(frozen=True)
 class Selection:
-    """Runnable cases, case files that cannot run (as ERROR outcomes), and where we looked."""
+    """Runnable cases, case files that cannot run (as ERROR outcomes), and where we looked.
+
+    The parsed case files (and their line maps) are not kept: every problem they could locate
+    was found by the case checks, whose cases are among the errors. At 50,000 cases they would
+    be most of the run's memory.
+    """
 
     root: Path
     guidelines: GuidelineSet
     cases: tuple[Case, ...]
-    documents: Mapping[str, Document]
     errors: tuple[CaseOutcome, ...]
     looked_in: tuple[str, ...]
     full: bool
@@ -42,7 +46,7 @@ def select_cases(root: Path, paths: Sequence[Path] = ()) -> Selection:
     runnable = tuple(c for c in cases if c.path not in bad)
     others = tuple(p for p in loaded.problems if not _is_case_file(p.location.path))
     looked = tuple(_shown(p, root) for p in paths) or (f"{root / CASES_DIR}",)
-    return Selection(root, loaded.guidelines, runnable, documents, errors, looked, not paths, others)
+    return Selection(root, loaded.guidelines, runnable, errors, looked, not paths, others)
 
 
 def _pick(loaded: Loaded, paths: list[Path]) -> tuple[list[Case], dict[str, Document], list[Problem]]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from engine.cases import CaseOutcome
+from engine.cases import CaseOutcome, Seen, seen_in
 from engine.model import COMPARISONS, All, FactDef, GuidelineSet, Multiple, Rule, Test, facts_used, iter_tests
 from engine.nnf import nnf
 from engine.oracle import leaf_truth
 from engine.properties import multiple_of
-from engine.result import Result
 
 #: For each comparison: does the side below the threshold include the threshold itself?
 _LOWER_INCLUDES = {"below": False, "at_least": False, "at_most": True, "above": True}
@@ -80,23 +79,13 @@ def _test_text(test: Test, fact: FactDef | None) -> str:
     return f"{test.fact} {test.op.replace('_', ' ')} {shown} {unit}".rstrip()
 
 
-@dataclass(frozen=True)
-class Seen:
-    """What one evaluated case shows coverage: its facts (given and derived), and which rules fired."""
-
-    facts: Mapping[str, Any]
-    fired: frozenset[str]
-    needs: frozenset[str]
-
-
 def seen_from(outcome: CaseOutcome) -> Seen | None:
+    """What an outcome shows coverage: its kept view, else made from its kept result (None: not evaluated)."""
+    if outcome.seen is not None:
+        return outcome.seen
     if outcome.result is None:
         return None
-    result: Result = outcome.result
-    fired = {s.rule for s in result.trace if s.outcome == "fired"}
-    fired |= {r.rule for r in result.recommendations} | {s.recommendation.rule for s in result.suppressed}
-    needs = {fact for need in result.needs_data for fact in need.facts}
-    return Seen({**outcome.facts, **result.derived}, frozenset(fired), frozenset(needs))
+    return seen_in(outcome.result, outcome.facts)
 
 
 @dataclass(frozen=True)
@@ -133,27 +122,105 @@ class Coverage:
                 "gaps": list(self.gaps)}
 
 
-def measure(guidelines: GuidelineSet, outcomes: Sequence[CaseOutcome]) -> Coverage:
+def measure(guidelines: GuidelineSet, outcomes: Iterable[CaseOutcome]) -> Coverage:
     """Coverage of every active rule by the evaluated cases (SKIP and ERROR cases show nothing)."""
-    seen = [s for s in map(seen_from, outcomes) if s is not None]
-    rules = tuple(_rule_coverage(r, guidelines, seen) for r in sorted(guidelines.active_rules, key=_key))
-    return Coverage(rules, tuple(_fact_gaps(guidelines, seen)), len(seen))
+    tally = Tally(guidelines)
+    for outcome in outcomes:
+        seen = seen_from(outcome)
+        if seen is not None:
+            tally.add(seen)
+    return tally.coverage()
 
 
 def _key(rule: Rule) -> str:
     return rule.id
 
 
-def reads(rule: Rule, guidelines: GuidelineSet) -> frozenset[str]:
+@dataclass
+class _Watch:
+    """One rule's coverage so far; what depends only on the rule is worked out once."""
+
+    rule: Rule
+    conjunctive: bool                  # all-of: a near miss meets part of it
+    tests: list[Test]
+    used: frozenset[str]
+    points: list[Boundary]
+    fired: int = 0
+    near: int = 0
+    sides: list[set[str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rule: Rule, facts: Mapping[str, FactDef]) -> _Watch:
+        condition = nnf(rule.when)
+        points = boundaries(rule, facts)
+        return cls(rule, isinstance(condition, All), iter_tests(condition), facts_used(condition), points,
+                   sides=[set() for _ in points])
+
+    def add(self, seen: Seen, guidelines: GuidelineSet) -> None:
+        if self.rule.id in seen.fired:
+            self.fired += 1
+        elif self._partly_holds(seen, guidelines):
+            self.near += 1
+        for point, found in zip(self.points, self.sides, strict=True):
+            if len(found) < 2:  # both sides seen: nothing left to learn from this threshold
+                side = point.side(seen.facts)
+                if side is not None:
+                    found.add(side)
+
+    def _partly_holds(self, seen: Seen, guidelines: GuidelineSet) -> bool:
+        """partly_holds, with the rule's normal form computed once."""
+        if not self.conjunctive:
+            return bool(self.used & seen.facts.keys())
+        return any(leaf_truth(t, seen.facts, guidelines.valuesets) is True for t in self.tests)
+
+
+class Tally:
+    """Coverage counted one case at a time, so that a run keeps no case's facts: add, then coverage()."""
+
+    def __init__(self, guidelines: GuidelineSet) -> None:
+        self.guidelines = guidelines
+        self._watches = [_Watch.of(r, guidelines.facts) for r in sorted(guidelines.active_rules, key=_key)]
+        self._cases = 0
+        self._needed: set[str] = set()
+        self._never_missing: set[str] | None = None  # facts every case so far had (None: no case yet)
+
+    def add(self, seen: Seen) -> None:
+        self._cases += 1
+        self._needed |= seen.needs
+        if self._never_missing is None:
+            self._never_missing = set(seen.facts)
+        else:
+            self._never_missing.intersection_update(seen.facts.keys())
+        for watch in self._watches:
+            watch.add(seen, self.guidelines)
+
+    def coverage(self) -> Coverage:
+        producers = _producers(self.guidelines)
+        rules = tuple(_rule_coverage(w, reads(w.rule, self.guidelines, producers)) for w in self._watches)
+        return Coverage(rules, tuple(self._fact_gaps()), self._cases)
+
+    def _fact_gaps(self) -> Iterator[str]:
+        for fact, why in sorted(_facts_needing_absence(self.guidelines, self._needed).items()):
+            if self._never_missing is None or fact in self._never_missing:
+                yield f"{fact}: no case leaves this fact missing ({why})"
+
+
+def _producers(guidelines: GuidelineSet) -> dict[str, list[Rule]]:
+    producers: dict[str, list[Rule]] = {}
+    for other in guidelines.active_rules:
+        for fact in other.derives:
+            producers.setdefault(fact, []).append(other)
+    return producers
+
+
+def reads(rule: Rule, guidelines: GuidelineSet,
+          producers: Mapping[str, list[Rule]] | None = None) -> frozenset[str]:
     """The facts a rule's condition reads, and for derived facts the facts they are derived from.
 
     A rule on a derived fact (severe_cytopenia) is narrowly missed by a case that gives
     the facts behind it (a white cell count that is not low enough).
     """
-    producers: dict[str, list[Rule]] = {}
-    for other in guidelines.active_rules:
-        for fact in other.derives:
-            producers.setdefault(fact, []).append(other)
+    producers = _producers(guidelines) if producers is None else producers
     found: set[str] = set()
     todo = list(facts_used(rule.when))
     while todo:
@@ -178,32 +245,23 @@ def partly_holds(rule: Rule, seen: Seen, guidelines: GuidelineSet) -> bool:
     return any(leaf_truth(t, seen.facts, guidelines.valuesets) is True for t in iter_tests(condition))
 
 
-def _rule_coverage(rule: Rule, guidelines: GuidelineSet, seen: list[Seen]) -> RuleCoverage:
-    fired = sum(rule.id in s.fired for s in seen)
-    reads_ = reads(rule, guidelines)
-    near = sum(rule.id not in s.fired and partly_holds(rule, s, guidelines) for s in seen)
-    points = boundaries(rule, guidelines.facts)
-    sides = [{b.side(s.facts) for s in seen} for b in points]
+def _rule_coverage(watch: _Watch, reads_: frozenset[str]) -> RuleCoverage:
+    rule, fired, near = watch.rule, watch.fired, watch.near
     gaps = [f"{rule.id}: never fires in any case"] if not fired else []
-    if not near and isinstance(nnf(rule.when), All):
+    if not near and watch.conjunctive:
         gaps.append(f"{rule.id}: no near-miss case (no case meets part of its condition, on "
                     f"{' or '.join(sorted(reads_))}, without the rule firing)")
     elif not near:
         gaps.append(f"{rule.id}: no near-miss case (no case gives {' or '.join(sorted(reads_))} "
                     "without the rule firing)")
     gaps += [f"{rule.id}: threshold {b.text} not tested {b.missing_side_text(side)}"
-             for b, found in zip(points, sides, strict=True) for side in ("lower", "upper") if side not in found]
-    covered = sum({"lower", "upper"} <= found for found in sides)
-    return RuleCoverage(rule.id, rule.title, fired, near, covered, len(points), tuple(gaps))
+             for b, found in zip(watch.points, watch.sides, strict=True)
+             for side in ("lower", "upper") if side not in found]
+    covered = sum({"lower", "upper"} <= found for found in watch.sides)
+    return RuleCoverage(rule.id, rule.title, fired, near, covered, len(watch.points), tuple(gaps))
 
 
-def _fact_gaps(guidelines: GuidelineSet, seen: list[Seen]) -> Iterator[str]:
-    for fact, why in sorted(_facts_needing_absence(guidelines, seen).items()):
-        if not any(fact not in s.facts for s in seen):
-            yield f"{fact}: no case leaves this fact missing ({why})"
-
-
-def _facts_needing_absence(guidelines: GuidelineSet, seen: list[Seen]) -> dict[str, str]:
+def _facts_needing_absence(guidelines: GuidelineSet, needed: set[str]) -> dict[str, str]:
     """Facts a rule tests with known/unknown, or that a result listed as needed data, and why."""
     reasons: dict[str, list[str]] = {}
     for rule in sorted(guidelines.active_rules, key=_key):
@@ -212,5 +270,4 @@ def _facts_needing_absence(guidelines: GuidelineSet, seen: list[Seen]) -> dict[s
                 reasons.setdefault(test.fact, []).append(rule.id)
     tested = {fact: f"{', '.join(ids)} {'tests' if len(ids) == 1 else 'test'} whether it is known"
               for fact, ids in reasons.items()}
-    needed = {fact for s in seen for fact in s.needs}
     return {**{f: "listed as needed data in a result" for f in sorted(needed)}, **tested}

@@ -113,7 +113,7 @@ class CaseItem(pytest.Item):
         if isinstance(self.entry, CaseOutcome):
             return self.entry
         selection = self.repository.selection
-        job = prepare(self.entry, selection.guidelines, selection.documents.get(self.entry.path))
+        job = prepare(self.entry, selection.guidelines)  # checked already: its facts have no located problem
         if isinstance(job, CaseOutcome):
             return job
         return evaluate_job(self.repository.get_evaluator(), job, selection.guidelines)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.case_select import Selection, select_cases
-from engine.cases import CaseOutcome, run_cases
+from engine.cases import CaseOutcome, Keep, run_cases
 from engine.coverage import measure
 
 MAIN = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ MAIN = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def real() -> tuple[Selection, list[CaseOutcome]]:
     selection = select_cases(MAIN)
-    outcomes = run_cases(selection.guidelines, selection.cases, documents=selection.documents)
+    outcomes = run_cases(selection.guidelines, selection.cases, keep=Keep(seen=True))
     return selection, [*outcomes, *selection.errors]
 
 

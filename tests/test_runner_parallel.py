@@ -10,7 +10,7 @@ from repo_builder import case, make_repo
 from runner_repo import PASSING, RULES
 
 from engine.case_select import select_cases
-from engine.cases import PARALLEL_THRESHOLD, Job, choose_jobs, prepare, run_cases
+from engine.cases import PARALLEL_THRESHOLD, Job, Keep, choose_jobs, prepare, run_cases
 from engine.errors import EngineError
 from engine.model import Case, FactInput, GuidelineSet
 from engine.result import Result
@@ -35,9 +35,12 @@ def many_cases(count: int) -> list[dict[str, Any]]:
 
 def test_parallel_outcomes_equal_serial_outcomes_in_the_same_order(tmp_path: Path) -> None:
     selection = select_cases(make_repo(tmp_path, rules=RULES, cases=many_cases(40)))
-    serial = run_cases(selection.guidelines, selection.cases, documents=selection.documents, jobs=1)
-    parallel = run_cases(selection.guidelines, selection.cases, documents=selection.documents, jobs=2)
+    everything = Keep(results=True, seen=True, json=True)
+    serial = run_cases(selection.guidelines, selection.cases, jobs=1, keep=everything)
+    parallel = run_cases(selection.guidelines, selection.cases, jobs=2, keep=everything)
     assert [o.as_dict() for o in parallel] == [o.as_dict() for o in serial]
+    assert [(o.json_text, o.seen) for o in parallel] == [(o.json_text, o.seen) for o in serial]
+    assert any(o.result is not None for o in serial)
     assert [o.path for o in serial] == sorted(o.path for o in serial)
     assert {o.status for o in serial} == {"pass", "skip"}
 

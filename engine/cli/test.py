@@ -12,20 +12,33 @@ both sides, and that every fact tested for being unknown is missing in some case
 from __future__ import annotations
 
 import argparse
+import heapq
 import sys
 from pathlib import Path
 
 from engine import outcome_store
-from engine.case_report import coverage_json, coverage_text, outcomes_json, outcomes_text
+from engine.case_report import (
+    JSON_HEAD,
+    case_json,
+    coverage_json,
+    coverage_text,
+    json_tail,
+    outcomes_json,
+    outcomes_text,
+)
 from engine.case_select import Selection, select_cases
-from engine.cases import PARALLEL_THRESHOLD, CaseOutcome, Progress, run_cases, succeeded
+from engine.cases import PARALLEL_THRESHOLD, CaseOutcome, Keep, Progress, iter_outcomes, succeeded
 from engine.cli.common import add_format_option, add_repo_option, repository_root
-from engine.coverage import Coverage, measure
+from engine.coverage import Coverage, Tally
 from engine.errors import GuidelineError, Problem
 
 NAME = "test"
 HELP = "run the patient cases; report PASS / FAIL / ERROR / SKIP per case (and coverage gates with --coverage)"
 DEFAULT_COVERAGE_JSON = Path("build") / "coverage.json"
+#: engine.outcome_store needs every case's whole Result at once (it reduces them after the run), so
+#: results are kept for it only while that is small: rules x cases, about 2.5 KB each at 1,000 rules.
+#: Beyond, the store is not written and the site build evaluates the cases itself.
+STORE_BUDGET = 250_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,24 +73,26 @@ def run(args: argparse.Namespace) -> int:
     # A rule file that cannot be read leaves the cases running without that rule: never a pass.
     broken = [p for p in selection.other_problems if p.severity == "error"]
     _warn_about(broken)
-    outcomes = _outcomes(selection, args)
+    tally = Tally(selection.guidelines) if args.coverage and selection.full else None
+    outcomes = _outcomes(selection, args, tally)
     if selection.full and (why_not := outcome_store.save_test_run(selection.root, selection.cases, outcomes)):
         print(f"note: the site build will evaluate the cases itself: {why_not}", file=sys.stderr)
+    outcomes = [o.slim() for o in outcomes]
     if not outcomes:
         message = f"no cases found (looked in {', '.join(selection.looked_in)})"
         print(f"FAIL: {message}", file=sys.stderr)
         if args.format == "json":
             print(outcomes_json([], message=message, problems=broken))
         return 1
-    coverage = _coverage(selection, outcomes, args)
+    coverage = _coverage(selection, tally, args)
     _report(outcomes, coverage, broken, args)
     return 0 if succeeded(outcomes) and not (coverage and coverage.gaps) and not broken else 1
 
 
 def _report(outcomes: list[CaseOutcome], coverage: Coverage | None, broken: list[Problem],
             args: argparse.Namespace) -> None:
-    if args.format == "json":
-        print(outcomes_json(outcomes, coverage, problems=broken))
+    if args.format == "json":  # the cases are already written, as they finished (_outcomes)
+        print(json_tail(outcomes, coverage, problems=broken))
         return
     for problem in broken:
         print(problem)
@@ -86,22 +101,33 @@ def _report(outcomes: list[CaseOutcome], coverage: Coverage | None, broken: list
         print(coverage_text(coverage))
 
 
-def _outcomes(selection: Selection, args: argparse.Namespace) -> list[CaseOutcome]:
+def _outcomes(selection: Selection, args: argparse.Namespace, tally: Tally | None) -> list[CaseOutcome]:
+    """Every outcome in path order. Each case's coverage view and JSON are used as it finishes and
+    then dropped, so a run holds little per case (whole results only for a small run's store)."""
     progress = _progress_bar() if args.progress or sys.stderr.isatty() else None
-    ran = run_cases(selection.guidelines, selection.cases, documents=selection.documents,
-                    jobs=args.jobs, progress=progress)
+    store = selection.full and len(selection.cases) * len(selection.guidelines.active_rules) <= STORE_BUDGET
+    keep = Keep(results=store, seen=tally is not None, json=args.format == "json")
+    cases = sorted(selection.cases, key=lambda c: c.path)  # path order: the order of the report
+    ran = iter_outcomes(selection.guidelines, cases, jobs=args.jobs, progress=progress, keep=keep)
+    outcomes: list[CaseOutcome] = []
+    for outcome in heapq.merge(ran, selection.errors, key=lambda o: o.path):
+        if tally is not None and outcome.seen is not None:
+            tally.add(outcome.seen)
+        if args.format == "json":
+            sys.stdout.write((JSON_HEAD if not outcomes else "") + case_json(outcome, first=not outcomes))
+        outcomes.append(outcome if store else outcome.slim())
     if progress:
         print(file=sys.stderr)
-    return sorted([*ran, *selection.errors], key=lambda o: o.path)
+    return outcomes
 
 
-def _coverage(selection: Selection, outcomes: list[CaseOutcome], args: argparse.Namespace) -> Coverage | None:
+def _coverage(selection: Selection, tally: Tally | None, args: argparse.Namespace) -> Coverage | None:
     if not args.coverage:
         return None
-    if not selection.full:
+    if not selection.full or tally is None:
         print("note: coverage gates apply only to a run of every case; run without PATH", file=sys.stderr)
         return None
-    coverage = measure(selection.guidelines, outcomes)
+    coverage = tally.coverage()
     target = args.coverage_json or selection.root / DEFAULT_COVERAGE_JSON
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
