@@ -44,6 +44,13 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:map",
 }
+_DEFAULT_TAGS = {
+    ScalarNode: BaseResolver.DEFAULT_SCALAR_TAG,
+    SequenceNode: BaseResolver.DEFAULT_SEQUENCE_TAG,
+    MappingNode: BaseResolver.DEFAULT_MAPPING_TAG,
+}
+#: A plain scalar is a number (or a refused .inf/.nan) only if it starts with one of these.
+_NUMBER_START = frozenset("+-.0123456789")
 
 
 class _NodeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
@@ -74,6 +81,11 @@ try:
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             BaseResolver.__init__(self)
+
+        def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+            # BaseResolver, with no implicit or path resolvers, always answers the kind's default tag;
+            # libyaml asks once per value, and answering directly saves a tenth of the loading time.
+            return _DEFAULT_TAGS[kind]
 
 except ImportError:  # PyYAML built without libyaml: the Python composer does all the work
     _CNodeLoader = None  # type: ignore[assignment,misc]
@@ -293,6 +305,10 @@ def _unclosed_double_quote(text: str, before: int) -> int | None:
     return None
 
 
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 class _Converter:
     """Turns a node tree into plain data, recording positions and enforcing limits."""
 
@@ -328,7 +344,7 @@ class _Converter:
                 isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
             ):
                 raise self.fail(key_node, "merge keys (`<<`) are not allowed; write each field out", "E-TAG")
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS or _SURROGATE.search(
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS or _has_surrogate(
                 key_node.value
             ):
                 raise self.fail(key_node, "a key must be a plain word", "E-KEY")
@@ -347,7 +363,7 @@ class _Converter:
 
     def _scalar(self, node: ScalarNode) -> Any:
         text = node.value
-        if _SURROGATE.search(text):  # from an escape such as "\\ud800": no UTF-8 text can hold it
+        if _has_surrogate(text):  # from an escape such as "\\ud800": no UTF-8 text can hold it
             raise self.fail(node, "the text holds an invalid character escape (a lone surrogate); delete it",
                             "E-ENCODING")
         if node.style:  # quoted or block text stays text (plain is None, or '' from libyaml)
@@ -358,6 +374,8 @@ class _Converter:
             return True
         if text in _FALSE:
             return False
+        if text[0] not in _NUMBER_START:
+            return text
         if _SPECIAL_FLOAT.match(text):
             raise self.fail(node, f"'{text}' is not a finite number; write a real value", "E-NUMBER")
         if _INT.match(text) or _FLOAT.match(text):

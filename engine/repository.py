@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Location, Problem, RepositoryNotFound
-from engine.loader import Document, load_file
+from engine.loader import Document
 from engine.model import (
     Case,
     GuidelineSet,
@@ -24,7 +24,8 @@ from engine.model import (
     source_from,
     valueset_from,
 )
-from engine.schema import Schemas, condition_shape_problems
+from engine.reading import FileRead, Job, collector_paused, read_file, read_many
+from engine.schema import Schemas
 
 CASES_DIR = Path("tests") / "cases"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -60,10 +61,11 @@ class _Reader:
 
     def __init__(self, root: Path, schemas: Schemas, *, confine: bool = True) -> None:
         self.root = root
-        self.confine = confine
+        self.confine_to = root.resolve() if confine else None
         self.schemas = schemas
         self.problems: list[Problem] = []
         self.documents: dict[str, Document] = {}
+        self.read_ahead: dict[tuple[Path, str], FileRead] = {}
 
     def display(self, path: Path) -> str:
         try:
@@ -71,23 +73,21 @@ class _Reader:
         except ValueError:
             return path.as_posix()
 
+    def read_ahead_of(self, paths_by_kind: Iterable[tuple[Iterable[Path], str]]) -> None:
+        """Read these files now (on every core when they are many); `read` then records each in turn."""
+        jobs = [Job(path, self.display(path), kind) for paths, kind in paths_by_kind for path in paths]
+        reads = read_many(jobs, self.schemas, self.confine_to)
+        self.read_ahead.update(((job.path, job.kind), read) for job, read in zip(jobs, reads, strict=True))
+
     def read(self, path: Path, kind: str) -> Document | None:
         """The document if it parsed and matched its schema, else None (problems recorded)."""
-        display = self.display(path)
-        outside = _outside_problem(path, self.root, display) if self.confine else None
-        if outside:
-            self.problems.append(outside)
-            return None
-        loaded = load_file(path, display)
-        if isinstance(loaded, Problem):
-            self.problems.append(loaded)
-            return None
-        self.documents[display] = loaded
-        found = self.schemas.check(loaded, kind)
-        if kind == "rule" and not found:
-            found = condition_shape_problems(loaded)
-        self.problems.extend(found)
-        return None if found else loaded
+        found = self.read_ahead.pop((path, kind), None)
+        if found is None:
+            found = read_file(Job(path, self.display(path), kind), self.schemas, self.confine_to)
+        if found.document is not None:
+            self.documents[found.document.display] = found.document
+        self.problems.extend(found.problems)
+        return found.accepted
 
     def read_optional(self, path: Path, kind: str) -> Document | None:
         if not path.exists() and not path.is_symlink():
@@ -96,17 +96,9 @@ class _Reader:
         return self.read(path, kind)
 
 
-def _outside_problem(path: Path, root: Path, display: str) -> Problem | None:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return Problem(Location(display), "this path points outside the repository; it is not read", "E-OUTSIDE")
-    return None
-
-
-def yaml_files(folder: Path) -> list[Path]:
+def yaml_files(folder: Path | None) -> list[Path]:
     """Every YAML file under `folder`, sorted, hidden files and READMEs left out."""
-    if not folder.is_dir():
+    if folder is None or not folder.is_dir():
         return []
     found = (p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and not _hidden(p, folder))
     return sorted(found)
@@ -118,6 +110,11 @@ def _hidden(path: Path, folder: Path) -> bool:
 
 def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
     """Load everything; never raises for bad content, only records problems."""
+    with collector_paused():
+        return _load(root, with_cases)
+
+
+def _load(root: Path, with_cases: bool) -> Loaded:
     reader = _Reader(root, Schemas.load(root / "schema"))
     g = root / "guidelines"
     facts_doc = reader.read_optional(g / "facts.yaml", "facts")
@@ -127,9 +124,13 @@ def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
     disagreements_doc = reader.read(g / "disagreements.yaml", "disagreements") if (
         g / "disagreements.yaml"
     ).exists() else None
-    valuesets = _each(reader, yaml_files(g / "valuesets"), "valueset", lambda d: valueset_from(d.data))
-    rule_docs = _documents(reader, yaml_files(g / "rules"), "rule")
-    sources = _each(reader, yaml_files(g / "sources"), "source", lambda d: source_from(d.data, d.display))
+    folders = {kind: yaml_files(folder) for kind, folder in (
+        ("valueset", g / "valuesets"), ("rule", g / "rules"), ("source", g / "sources"),
+        ("case", root / CASES_DIR if with_cases else None))}
+    reader.read_ahead_of((paths, kind) for kind, paths in folders.items())
+    valuesets = _each(reader, folders["valueset"], "valueset", lambda d: valueset_from(d.data))
+    rule_docs = _documents(reader, folders["rule"], "rule")
+    sources = _each(reader, folders["source"], "source", lambda d: source_from(d.data, d.display))
     guidelines = GuidelineSet(
         facts={n: fact_from(n, f) for n, f in _data(facts_doc, "facts").items()},
         rules=tuple(rule_from(d.data, d.display) for d in rule_docs.values()),
@@ -141,7 +142,7 @@ def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
         disagreements=tuple(disagreement_from(d) for d in _list(disagreements_doc, "disagreements")),
         sources=tuple(sorted(sources, key=lambda s: s.ref)),
     )
-    case_docs = _documents(reader, yaml_files(root / CASES_DIR), "case") if with_cases else {}
+    case_docs = _documents(reader, folders["case"], "case")
     cases = tuple(case_from(d.data, d.display, topic_of_case(d.display)) for d in case_docs.values())
     return Loaded(
         root, guidelines, cases, reader.documents, reader.problems,

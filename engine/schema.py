@@ -47,11 +47,16 @@ class Schemas:
 
     validators: dict[str, Draft202012Validator]
     quick: dict[str, Accepts | None] = field(default_factory=dict)
+    documents: dict[str, Any] = field(default_factory=dict)  # file name -> parsed schema, to rebuild elsewhere
 
     @classmethod
     def load(cls, schema_dir: Path) -> Schemas:
         names = sorted({*_all_files(schema_dir), *SCHEMA_FILES.values(), "common.schema.json"})
-        documents = {name: _read_schema(schema_dir / name) for name in names}
+        return cls.from_documents({name: _read_schema(schema_dir / name) for name in names})
+
+    @classmethod
+    def from_documents(cls, documents: dict[str, Any]) -> Schemas:
+        """Compiled from parsed schema files (as `load` reads them), e.g. in a worker process."""
         registry: Registry[Any] = Registry().with_resources(
             (_BASE + name, Resource.from_contents(doc, default_specification=DRAFT202012))
             for name, doc in documents.items()
@@ -64,7 +69,7 @@ class Schemas:
             for kind, file in SCHEMA_FILES.items()
         }
         quick = {kind: compile_quick(documents, file, formats) for kind, file in SCHEMA_FILES.items()}
-        return cls(validators, quick)
+        return cls(validators, quick, documents)
 
     def check(self, document: Document, kind: str) -> list[Problem]:
         accepts = self.quick.get(kind)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.checks import run_checks
 from engine.errors import Problem
+from engine.reading import collector_paused
 from engine.repository import Loaded, load_repository
 
 
@@ -25,8 +26,9 @@ def validate_repository(
     root: Path, *, only: Sequence[Path] = (), today: dt.date | None = None
 ) -> ValidationReport:
     """Every problem of the repository; with `only`, those inside the given files or folders."""
-    loaded = load_repository(root)
-    problems = [*loaded.problems, *run_checks(loaded, today)]
+    with collector_paused():
+        loaded = load_repository(root)
+        problems = [*loaded.problems, *run_checks(loaded, today)]
     if only:
         problems = [p for p in problems if _inside(root / p.location.path, only)]
     return ValidationReport(tuple(problems), len(loaded.documents), len(loaded.guidelines.rules),
