@@ -105,7 +105,25 @@ def _all_of(checks: list[Accepts]) -> Accepts:
         return _always
     if len(checks) == 1:
         return checks[0]
-    return lambda instance: all(check(instance) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) and second(instance)
+
+    def accepts(instance: Any) -> bool:
+        for check in checks:  # noqa: SIM110 - a loop, not all(...): no generator per value checked
+            if not check(instance):
+                return False
+        return True
+    return accepts
+
+
+def _any_of(checks: list[Accepts]) -> Accepts:
+    def accepts(instance: Any) -> bool:
+        for check in checks:  # noqa: SIM110 - a loop, not any(...): no generator per value
+            if check(instance):
+                return True
+        return False
+    return accepts
 
 
 # ------------------------------------------------------------------ values as jsonschema sees them
@@ -149,8 +167,7 @@ def _type(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Acc
     names = value if isinstance(value, list) else [value]
     if any(name not in _TYPES for name in names):
         raise _Unsupported(value)
-    tests = [_TYPES[name] for name in names]
-    return lambda instance: any(test(instance) for test in tests)
+    return _any_of([_TYPES[name] for name in names])
 
 
 def _enum(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
@@ -163,11 +180,14 @@ def _const(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Ac
 
 
 def _properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    checks = {name: c.schema(base, sub) for name, sub in value.items()}
+    checks = [(name, c.schema(base, sub)) for name, sub in value.items()]
 
     def accepts(instance: Any) -> bool:
-        return not isinstance(instance, dict) or all(
-            check(instance[name]) for name, check in checks.items() if name in instance)
+        if isinstance(instance, dict):
+            for name, check in checks:
+                if name in instance and not check(instance[name]):
+                    return False
+        return True
     return accepts
 
 
@@ -179,7 +199,11 @@ def _additional_properties(c: _Compiler, base: str, value: Any, schema: Mapping[
     check = c.schema(base, value)
 
     def accepts(instance: Any) -> bool:
-        return not isinstance(instance, dict) or all(check(v) for k, v in instance.items() if k not in known)
+        if isinstance(instance, dict):
+            for name, item in instance.items():
+                if name not in known and not check(item):
+                    return False
+        return True
     return accepts
 
 
@@ -221,7 +245,8 @@ def _bound(compare: Callable[[Any, Any], bool]) -> Keyword:
 
 
 def _pattern(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    return lambda instance: not isinstance(instance, str) or re.search(value, instance) is not None
+    search = re.compile(value).search  # what jsonschema's re.search(pattern, instance) does, compiled once
+    return lambda instance: not isinstance(instance, str) or search(instance) is not None
 
 
 def _format(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
@@ -235,9 +260,8 @@ def _ref(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Acce
     return c.reference(base, value)
 
 
-def _any_of(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    checks = [c.schema(base, sub) for sub in value]
-    return lambda instance: any(check(instance) for check in checks)
+def _any_of_keyword(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
+    return _any_of([c.schema(base, sub) for sub in value])
 
 
 def _one_of(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
@@ -284,7 +308,7 @@ _KEYWORDS: dict[str, Keyword] = {
     "pattern": _pattern,
     "format": _format,
     "$ref": _ref,
-    "anyOf": _any_of,
+    "anyOf": _any_of_keyword,
     "oneOf": _one_of,
     "allOf": _all_of_keyword,
     "not": _not,
