@@ -8,9 +8,14 @@ depth 2 and 3 (a depth-3 fact is derived from a depth-2 fact, itself derived fro
 fact); the rest recommend, reading base and derived facts. As in real guidelines, a few facts
 are read by many rules and most by few (popularity falls as 1 / rank ** ZIPF), and a case gives
 a sample of the base facts weighted the same way: about GIVEN_SHARE of them, never more than
-MAX_FACTS (the case schema allows 250). So about a fifth of the rules fire for a case, three
-fifths are false and the rest undecided, at 100 rules as at 5,000 (measured with the plain
-oracle: 25/60/15 % at 100 rules, 23/65/12 % at 1,000, 21/60/18 % at 5,000).
+MAX_FACTS (the case schema allows 250).
+
+Rules are gated as the real ones are (96 of the 107 real rules test the treatment status or the
+indication in every alternative): most test `treatment_status`, and all but a few general ones
+(GENERAL_RULES) apply to one indication, its topic; a repository of N rules covers about
+N / RULES_PER_TOPIC indications, and a case is one patient with one indication. So what one
+patient triggers stays bounded as the repository grows, as in the real content (8 % of the rules
+fire for a real case, 63 % are false, 29 % undecided).
 
 The result passes `guideline validate` with no error (unused-fact and unsatisfiable-rule
 warnings aside), so every timing measures the real path. The same seed always writes the same
@@ -31,7 +36,12 @@ from typing import Any
 import yaml
 
 MAIN = Path(__file__).resolve().parents[1]
-TOPICS = ["alpha", "beta", "gamma", "delta"]
+#: About this many rules per indication (topic); at least MIN_TOPICS indications.
+RULES_PER_TOPIC = 50
+MIN_TOPICS = 4
+#: Rules that apply whatever the indication (the real ones: TPMT, pregnancy, interactions).
+GENERAL_RULES = 40
+STATUSES = ["planned", "taking", "stopped"]
 ACTIONS = ["avoid", "start", "caution", "consider", "counsel", "order_test", "dose"]
 #: Each subject is only ever the subject of one kind of action, so no two rules disagree (E-CONFLICT)
 #: and none suppresses another: the timings then measure evaluation, not a repository validate refuses.
@@ -41,17 +51,18 @@ CATEGORY_VALUES = ["low", "mid", "high"]
 #: The case schema allows 250 facts; a case gives at most this many, so a repository of any size validates.
 MAX_FACTS = 200
 #: A case gives about this share of the base facts while that stays under MAX_FACTS.
-GIVEN_SHARE = 0.7
+GIVEN_SHARE = 0.5
 #: Fact popularity falls as 1 / rank ** ZIPF within each kind (numbers, categories, flags).
 ZIPF = 0.8
 #: Bumped whenever the same seed and sizes would write different files.
-VERSION = 2
+VERSION = 3
 
 
 class Shape:
     """How many facts of each kind a repository of `rules` rules gets, their names and how often rules read them."""
 
     def __init__(self, rules: int) -> None:
+        self.topics = [f"topic-{i:03d}" for i in range(max(MIN_TOPICS, rules // RULES_PER_TOPIC))]
         base = max(8, rules // 25)
         self.numbers = [f"num_{i:03d}" for i in range(base)]
         self.categories = [f"cat_{i:03d}" for i in range(max(4, base // 2))]
@@ -93,6 +104,10 @@ def facts_of(shape: Shape) -> dict[str, Any]:
     for name in shape.flags:
         facts[name] = {"label": name, "type": "boolean", "description": "A synthetic yes/no."}
     facts["medicines"] = {"label": "medicines", "type": "list", "description": "Synthetic medicines."}
+    facts["indication"] = {"label": "indication", "type": "category", "description": "What the patient is treated for.",
+                           "values": {t: t for t in shape.topics}}
+    facts["treatment_status"] = {"label": "treatment status", "type": "category", "description": "Where treatment is.",
+                                 "values": {v: v for v in STATUSES}}
     for name in shape.derived:
         facts[name] = {"label": name, "type": "boolean", "derived": True, "description": "Set by rules."}
     return facts
@@ -114,9 +129,25 @@ def leaf(chance: random.Random, shape: Shape) -> dict[str, Any]:
     return {"fact": shape.pick(chance, shape.numbers), chance.choice(["known", "unknown"]): True}
 
 
-def condition(chance: random.Random, shape: Shape, reads: list[str]) -> dict[str, Any]:
-    """1-3 leaves under all/any, sometimes a `not`; `reads` are derived facts that must be tested true."""
-    items = [{"fact": name, "equals": True} for name in reads]
+def gates(chance: random.Random, topic: str | None) -> list[dict[str, Any]]:
+    """The tests a rule is gated by: its indication (unless general), and mostly a treatment status."""
+    found = [{"fact": "indication", "equals": topic}] if topic else []
+    if chance.random() < 0.75:
+        found.append({"fact": "treatment_status", "equals": chance.choice(STATUSES)} if chance.random() < 0.6
+                     else {"fact": "treatment_status", "one_of": chance.sample(STATUSES, 2)})
+    return found
+
+
+def condition(chance: random.Random, shape: Shape, reads: list[str], topic: str | None = None) -> dict[str, Any]:
+    """1-3 leaves under all/any, sometimes a `not`, behind the rule's gates; `reads` are derived facts
+    that must be tested true."""
+    body = _body(chance, shape, reads)
+    found = gates(chance, topic)
+    return {"all": [*found, body]} if found else body
+
+
+def _body(chance: random.Random, shape: Shape, reads: list[str]) -> dict[str, Any]:
+    items: list[dict[str, Any]] = [{"fact": name, "equals": True} for name in reads]
     items += [leaf(chance, shape) for _ in range(chance.randint(1, 3 - len(reads) if len(reads) < 3 else 1))]
     if len(items) == 1:
         return items[0]
@@ -137,14 +168,22 @@ def rule(rule_id: str, topic: str, when: dict[str, Any], then: list[dict[str, An
     }
 
 
+def topic_of_fact(shape: Shape, name: str) -> str:
+    """Derived facts belong to an indication, in turn (a chain stays within one indication)."""
+    return shape.topics[int(name[3:]) % len(shape.topics)]
+
+
 def derive_rules(chance: random.Random, shape: Shape) -> list[dict[str, Any]]:
     found = []
     for level in (1, 2, 3):
         for name in shape.depth[level]:
-            reads = [chance.choice(shape.depth[level - 1])] if level > 1 else []
-            found.append((name, condition(chance, shape, reads)))
-    return [rule(f"BEN-D{i:05d}", TOPICS[i % len(TOPICS)], when, [{"action": "derive", "fact": name}])
-            for i, (name, when) in enumerate(found)]
+            topic = topic_of_fact(shape, name)
+            below = [d for d in shape.depth.get(level - 1, []) if topic_of_fact(shape, d) == topic]
+            reads = [chance.choice(below or shape.depth[level - 1])] if level > 1 else []
+            found.append((name, topic, condition(chance, shape, reads, topic)))
+    found.sort(key=lambda item: (item[1], item[0]))  # ids in indication order, as real ids go by topic
+    return [rule(f"BEN-D{i:05d}", topic, when, [{"action": "derive", "fact": name}])
+            for i, (name, topic, when) in enumerate(found)]
 
 
 def recommendation(chance: random.Random) -> dict[str, Any]:
@@ -158,14 +197,18 @@ def recommendation(chance: random.Random) -> dict[str, Any]:
 
 def recommend_rules(chance: random.Random, shape: Shape, count: int) -> list[dict[str, Any]]:
     found = []
+    general = min(GENERAL_RULES, count // 4)
     for i in range(count):
-        reads = [chance.choice(shape.derived)] if chance.random() < 0.3 else []
-        found.append(rule(f"BEN-R{i:05d}", TOPICS[i % len(TOPICS)], condition(chance, shape, reads),
-                          [recommendation(chance)]))
+        # Ids in indication order: the general rules first, then each indication's rules together.
+        topic = None if i < general else shape.topics[(i - general) * len(shape.topics) // max(1, count - general)]
+        mine = [d for d in shape.derived if topic and topic_of_fact(shape, d) == topic]
+        reads = [chance.choice(mine)] if mine and chance.random() < 0.3 else []
+        found.append(rule(f"BEN-R{i:05d}", topic or shape.topics[i % len(shape.topics)],
+                          condition(chance, shape, reads, topic), [recommendation(chance)]))
     return found
 
 
-def given_facts(chance: random.Random, shape: Shape) -> list[str]:
+def given_facts(chance: random.Random, shape: Shape, most: int = MAX_FACTS) -> list[str]:
     """Which base facts a case gives: about GIVEN_SHARE of them, never more than MAX_FACTS.
 
     A weighted sample without replacement (Efraimidis and Spirakis: the largest u ** (1 / weight)),
@@ -173,7 +216,7 @@ def given_facts(chance: random.Random, shape: Shape) -> list[str]:
     do; a big repository's cases then still decide most rules though they give fewer of its facts.
     """
     names = shape.base
-    count = min(MAX_FACTS, sum(chance.random() < GIVEN_SHARE for _ in names))
+    count = min(most, sum(chance.random() < GIVEN_SHARE for _ in names))
     keys = {name: chance.random() ** (1 / shape.popularity[name]) for name in names}
     chosen = set(heapq.nlargest(count, names, key=keys.__getitem__))
     return [name for name in names if name in chosen]
@@ -190,8 +233,13 @@ def value(chance: random.Random, name: str) -> Any:
 
 
 def case(chance: random.Random, shape: Shape, number: int) -> dict[str, Any]:
-    facts = {name: value(chance, name) for name in given_facts(chance, shape)}
+    gated = {"indication": case_topic(shape, number), "treatment_status": chance.choice(STATUSES)}
+    facts = {**gated, **{name: value(chance, name) for name in given_facts(chance, shape, MAX_FACTS - len(gated))}}
     return {"id": f"case-{number:06d}", "title": f"Synthetic patient {number}", "facts": facts}
+
+
+def case_topic(shape: Shape, number: int) -> str:
+    return shape.topics[number % len(shape.topics)]
 
 
 #: libyaml's emitter when PyYAML has it: the same text as the pure-Python one, about seven times faster.
@@ -233,16 +281,16 @@ def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
     g = out / "guidelines"
     write(g / "facts.yaml", {"facts": facts_of(shape)})
     write(g / "subjects.yaml", {"subjects": {s: {"label": s, "kind": "drug"} for s in SUBJECTS}})
-    write(g / "topics.yaml", {"topics": {t: {"title": t, "description": "Synthetic."} for t in TOPICS}})
+    write(g / "topics.yaml", {"topics": {t: {"title": t, "description": "Synthetic."} for t in shape.topics}})
     write(g / "references.yaml", {"references": {"bench-reference": {
         "kind": "guideline", "title": "Synthetic", "authors": ["Benchmark"], "year": 2026}}})
     derives = derive_rules(chance, shape)
     for data in [*derives, *recommend_rules(chance, shape, max(0, rules - len(derives)))]:
         write(g / "rules" / data["topic"] / f"{data['id']}.yaml", data)
-    for topic in TOPICS:
+    for topic in shape.topics:
         (out / "tests" / "cases" / topic).mkdir(parents=True)
     for number in range(cases):
-        path = out / "tests" / "cases" / TOPICS[number % len(TOPICS)] / f"case-{number:06d}.yaml"
+        path = out / "tests" / "cases" / case_topic(shape, number) / f"case-{number:06d}.yaml"
         path.write_text(case_text(case(chance, shape, number)), "utf-8")
     (out / ".generated").write_text(stamp(rules, cases, seed), "utf-8")
     return out

@@ -57,11 +57,12 @@ class Evaluator:
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
         self._settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
+        self._derivations = {fact: derivations(fact, rules) for fact, rules in self._producers.items()}
         lists = frozenset(n for n, f in guidelines.facts.items() if f.type == "list")
         derived = {n for n, f in guidelines.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
-        self._gates = [GateIndex({r.rule_id: gates(nnf(self._rules[r.rule_id].when), lists)
-                                  for rs in layer for r in rs.rules}) for layer in self.program.strata]
+        self._gates = GateIndex({rule_id: gates(nnf(rule.when), lists) for rule_id, rule in self._rules.items()})
+        self._all_false: Outcomes = dict.fromkeys(self._rules, False)
         self._ids = {rs.name: frozenset(r.rule_id for r in rs.rules) for layer in self.program.strata for rs in layer}
 
     def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
@@ -82,28 +83,30 @@ class Evaluator:
     # ------------------------------------------------------------ forward chaining
 
     def _chain(self, values: dict[str, Any]) -> Chained:
-        run = Chained(known=dict(values))
+        # Every rule starts false and each ruleset not wholly ruled out by a gate overwrites its rules:
+        # one copy of a prepared dict instead of a Python step for each of thousands of rules.
+        run = Chained(known=dict(values), outcomes=dict(self._all_false))
         properties = compute(run.known, self.program.specs)
-        for layer, index, settled in zip(self.program.strata, self._gates, self._settled, strict=True):
-            ruled_out = index.ruled_out(run.known)
+        ruled_out = self._gates.ruled_out(run.known)
+        for layer, settled in zip(self.program.strata, self._settled, strict=True):
             for ruleset in layer:
-                self._run(ruleset, properties, run, ruled_out)
+                if not ruled_out >= self._ids[ruleset.name]:
+                    self._run(ruleset, properties, run, ruled_out)
+            now_known = {}
             for fact in settled:
-                value, by = derived_value(fact, self._producers[fact], run.outcomes)
+                value, by = settle(self._derivations[fact], run.outcomes)
                 if value is not None:
-                    run.known[fact], run.derived_by[fact] = value, by
+                    now_known[fact], run.derived_by[fact] = value, by
+            run.known.update(now_known)
+            ruled_out |= self._gates.ruled_out(now_known)  # rules of higher strata gated by derived facts
             # Between strata only derived facts, and the few properties computed from them, change.
-            properties.update(compute({f: run.known[f] for f in run.derived_by}, ()))
+            properties.update(compute(now_known, ()))
             properties.update(computed(run.known, self._derived_specs))
         return run
 
     def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained,
              ruled_out: set[str]) -> None:
         """Each rule of one ruleset: fired (true), ruled out by a gate (false), or decided beside durable."""
-        ids = self._ids[ruleset.name]
-        if ruled_out >= ids:
-            run.outcomes.update(dict.fromkeys(ids, False))
-            return
         fired = self._fired(ruleset, properties, ruled_out)
         run.fired |= fired
         if not fired.isdisjoint(ruled_out):
@@ -215,17 +218,28 @@ def _producers(rules: tuple[Rule, ...]) -> dict[str, tuple[Rule, ...]]:
     return {fact: tuple(rs) for fact, rs in found.items()}
 
 
-def derived_value(fact: str, producers: tuple[Rule, ...], outcomes: Outcomes) -> tuple[Any, tuple[str, ...]]:
+Derivation = tuple[str, Any]  # a producer rule's id, and the value it gives the derived fact
+
+
+def derivations(fact: str, producers: tuple[Rule, ...]) -> tuple[Derivation, ...]:
+    return tuple((p.id, a.value) for p in producers for a in p.then if a.kind == "derive" and a.fact == fact)
+
+
+def settle(ways: tuple[Derivation, ...], outcomes: Outcomes) -> tuple[Any, tuple[str, ...]]:
     """Set by the producers that fired (conflicting values: unknown); false when every producer
     that sets it true is definitely false; otherwise unknown."""
-    actions = [(p.id, a) for p in producers for a in p.then if a.kind == "derive" and a.fact == fact]
-    fired = [(rid, a.value) for rid, a in actions if outcomes.get(rid) is True]
-    values = {v for _, v in fired}
+    fired = [(rule_id, value) for rule_id, value in ways if outcomes.get(rule_id) is True]
+    values = {value for _, value in fired}
     if len(values) == 1:
-        return values.pop(), tuple(rid for rid, _ in fired)
-    if not fired and all(a.value is True and outcomes.get(rid) is False for rid, a in actions):
+        return values.pop(), tuple(rule_id for rule_id, _ in fired)
+    if not fired and all(value is True and outcomes.get(rule_id) is False for rule_id, value in ways):
         return False, ()
     return None, ()
+
+
+def derived_value(fact: str, producers: tuple[Rule, ...], outcomes: Outcomes) -> tuple[Any, tuple[str, ...]]:
+    """The derived fact's value from its producers' outcomes (see `settle`), and who set it."""
+    return settle(derivations(fact, producers), outcomes)
 
 
 def _recommendation(rule: Rule, action: Action, weight: float | None) -> Recommendation:

@@ -19,6 +19,7 @@ from typing import Any
 from engine.model import All, AnyOf, Condition, Multiple, Test
 
 Allowed = frozenset[Any]  # the values for which the gate holds (strings, booleans or numbers)
+CACHE_LIMIT = 4096  # (fact, value) pairs remembered; numbers tested for equality could be many
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class GateIndex:
         for rule_id in sorted(gated):
             for gate in gated[rule_id]:
                 by_gate.setdefault(gate, []).append(rule_id)
+        self._cache: dict[tuple[str, Any], frozenset[str]] = {}
         self._by_fact: dict[str, list[tuple[Allowed, tuple[str, ...]]]] = {}
         for gate in sorted(by_gate, key=lambda g: (g.fact, sorted(map(repr, g.allowed)))):
             self._by_fact.setdefault(gate.fact, []).append((gate.allowed, tuple(by_gate[gate])))
@@ -64,11 +66,19 @@ class GateIndex:
         """The rules some known value makes definitely false."""
         found: set[str] = set()
         for fact in self._by_fact.keys() & known.keys():
-            value = known[fact]
-            for allowed, rule_ids in self._by_fact[fact]:
-                if value not in allowed:
-                    found.update(rule_ids)
+            found |= self._ruled_out_by(fact, known[fact])
         return found
+
+    def _ruled_out_by(self, fact: str, value: Any) -> frozenset[str]:
+        # Gated facts are categories and yes/no answers: few values, each worked out once.
+        key = (fact, value)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = frozenset(rule_id for allowed, rule_ids in self._by_fact[fact] if value not in allowed
+                               for rule_id in rule_ids)
+            if len(self._cache) < CACHE_LIMIT:
+                self._cache[key] = cached
+        return cached
 
     @property
     def facts(self) -> Iterable[str]:
