@@ -20,6 +20,7 @@ from engine.loader import Document
 from engine.model import Case, GuidelineSet
 from engine.report import dumps
 from engine.result import Result
+from engine.site_outcomes import SiteView, site_view
 
 Status = Literal["pass", "fail", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
@@ -64,6 +65,7 @@ class Keep:
     results: bool = False  # outcome.result and outcome.facts: the whole Result and the given facts
     seen: bool = False     # outcome.seen: what the coverage gates read
     json: bool = False     # outcome.json_text: the outcome's JSON form, result included
+    site: int | None = None  # outcome.site: what the site shows, each list at most this long
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class CaseOutcome:
     diff: str = ""
     seen: Seen | None = None
     json_text: str = ""  # dumps(as_dict()) with the result, rendered where the case ran
+    site: SiteView | None = None  # what the site shows of the result (engine.outcome_store saves it)
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.case_id, "topic": self.topic, "path": self.path,
@@ -113,8 +116,8 @@ class CaseOutcome:
         return self.json_text or dumps(self.as_dict())
 
     def slim(self) -> CaseOutcome:
-        """This outcome without what a long run must not hold for every case (result, facts, seen, JSON)."""
-        return dataclasses.replace(self, result=None, facts={}, seen=None, json_text="")
+        """This outcome without what a long run must not hold for every case (result, facts, views, JSON)."""
+        return dataclasses.replace(self, result=None, facts={}, seen=None, json_text="", site=None)
 
 
 @dataclass(frozen=True)
@@ -147,22 +150,23 @@ def evaluate_job(evaluator: EvaluatorLike, job: Job, guidelines: GuidelineSet, k
         result = evaluator.evaluate(case)
         failures = unmet(case.expect, result)
         if not failures:
-            return _kept(_outcome(case, "pass", (), result=result, facts=job.facts), keep)
+            return _kept(_outcome(case, "pass", (), result=result, facts=job.facts), keep, case)
         explained = evaluator.evaluate(case, explain=True)  # only failures pay for the explanation
     except InputError as exc:
         return _outcome(case, "error", tuple(str(p) for p in exc.problems) or (str(exc),))
     except Exception as exc:  # one broken case must not stop the run; it is reported as ERROR
         return _outcome(case, "error", (f"the engine could not evaluate this case: {type(exc).__name__}: {exc}",))
     diff = render_diff(case, explained, guidelines)
-    return _kept(_outcome(case, "fail", tuple(failures), result=result, facts=job.facts, diff=diff), keep)
+    return _kept(_outcome(case, "fail", tuple(failures), result=result, facts=job.facts, diff=diff), keep, case)
 
 
-def _kept(full: CaseOutcome, keep: Keep) -> CaseOutcome:
+def _kept(full: CaseOutcome, keep: Keep, case: Case) -> CaseOutcome:
     """The outcome with only what the run keeps; the views are made here, where the Result is."""
     seen = seen_in(full.result, full.facts) if keep.seen and full.result is not None else None
     rendered = dumps(full.as_dict()) if keep.json else ""
+    shown = site_view(case, full.result, keep.site) if keep.site is not None and full.result else None
     kept = full if keep.results else full.slim()
-    return dataclasses.replace(kept, seen=seen, json_text=rendered)
+    return dataclasses.replace(kept, seen=seen, json_text=rendered, site=shown)
 
 
 def load_error_outcomes(problems: Iterable[Problem]) -> list[CaseOutcome]:

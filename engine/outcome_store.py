@@ -16,16 +16,16 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import engine
 from engine.model import Case
-from engine.result import Dose, NeedsData, Recommendation, Result, Suppressed
-from engine.site_outcomes import CaseOutcome, Collector, Listing, RuleExamples, SiteOutcomes
+from engine.result import Dose, NeedsData, Recommendation, Suppressed
+from engine.site_outcomes import CaseOutcome, Collector, Listing, RuleExamples, SiteOutcomes, SiteView
 
 STORE = Path("build") / "site-outcomes.json"
-#: Bumped whenever the stored shape changes.
-FORMAT = 1
+#: Bumped whenever the stored shape changes (2: cases in the order the run finished them).
+FORMAT = 2
 _INPUTS = ("guidelines", "tests/cases")
 
 
@@ -52,7 +52,7 @@ def _durable_version() -> str:
 
 
 class RunOutcome(Protocol):
-    """What `guideline test` knows of one case (engine.cases.CaseOutcome)."""
+    """What `guideline test` knows of one case (engine.cases.CaseOutcome, run with Keep(site=...))."""
 
     @property
     def path(self) -> str: ...
@@ -61,38 +61,102 @@ class RunOutcome(Protocol):
     @property
     def messages(self) -> tuple[str, ...]: ...
     @property
-    def result(self) -> Result | None: ...
+    def site(self) -> SiteView | None: ...
 
 
-def save_test_run(root: Path, cases: Sequence[Case], outcomes: Iterable[RunOutcome]) -> str | None:
-    """Save a whole run of `guideline test`; returns why it could not be written, or None."""
-    return save(root, cases, ((o.path, o.result, "; ".join(o.messages) if o.status == "error" else None)
-                              for o in outcomes))
+class StoreWriter:
+    """Writes the store as a run goes: each case's listing at once, the worked examples at the end.
 
-
-def save(root: Path, cases: Sequence[Case], ran: Iterable[tuple[str, Result | None, str | None]]) -> str | None:
-    """Reduce each case's (path, result, error) and write the store atomically; returns why not, or None.
-
-    Every case must be there: a store that lacks one is never written (and any old one is removed).
+    Memory stays bounded at any size: a case's listing is written and dropped, and the Collector
+    keeps a few examples per rule. The store appears (atomically) only if every case came with a
+    view or an error; otherwise any old store is removed and the site evaluates the cases itself.
     """
-    target = root / STORE
-    by_path = {c.path: (c, None, None) for c in cases}
-    given: dict[str, tuple[Case, Result | None, str | None]] = {}
-    for path, result, error in ran:
-        if path in by_path:
-            given[path] = (by_path[path][0], result, error)
-    if len(given) != len(by_path) or any(r is None and e is None and not c.skip for c, r, e in given.values()):
-        target.unlink(missing_ok=True)  # the site will evaluate the cases itself
-        return None
-    collector = Collector(cases)
-    for case, result, error in sorted(given.values(), key=lambda g: g[0].id):
-        collector.add(case, result, error)
-    body = {"format": FORMAT, "fingerprint": fingerprint(root), "outcomes": _encode(collector.finish())}
-    try:
-        _write_atomically(target, json.dumps(body, separators=(",", ":")))
-    except OSError as exc:
-        return f"cannot write {target}: {exc.strerror or exc}"
-    return None
+
+    def __init__(self, root: Path, cases: Sequence[Case]) -> None:
+        self._target = root / STORE
+        self._cases = {c.path: c for c in cases}
+        self._collector = Collector(cases, keep_cases=False)
+        self.limit = self._collector.limit  # what each case's view must be made with
+        self._seen: set[str] = set()
+        self._complete = True
+        self._problem: str | None = None
+        self._out: IO[str] | None = None
+        self._temporary: Path | None = None
+        self._open(fingerprint(root))
+
+    def add(self, outcome: RunOutcome) -> None:
+        """One case's outcome; those of files that are not cases of this run (load errors) are ignored."""
+        case = self._cases.get(outcome.path)
+        if case is None or not self._complete:
+            return
+        error = "; ".join(outcome.messages) if outcome.status == "error" else None
+        if (outcome.site is None and error is None and not case.skip) or outcome.path in self._seen:
+            self._complete = False  # not what a whole run gives: no store
+            return
+        self._seen.add(outcome.path)
+        shown = self._collector.add_view(case, outcome.site, error)
+        self._write(("," if len(self._seen) > 1 else "") + _dumps(_outcome(shown)))
+
+    def finish(self) -> str | None:
+        """Put the store in place if the run was whole; returns why it could not be written, or None."""
+        if self._complete and self._seen == self._cases.keys():
+            examples = self._collector.finish().examples
+            self._write('],"examples":' + _dumps(_examples(examples)) + "}}")
+            self._close()
+            if self._temporary is not None and self._problem is None:
+                try:
+                    os.replace(self._temporary, self._target)
+                    return None
+                except OSError as exc:
+                    self._problem = f"cannot write {self._target}: {exc.strerror or exc}"
+        self.abandon()
+        self._target.unlink(missing_ok=True)  # the site will evaluate the cases itself
+        return self._problem
+
+    def _open(self, digest: str) -> None:
+        try:
+            self._target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{self._target.name}-", dir=self._target.parent)
+            self._temporary = Path(name)
+            self._out = os.fdopen(handle, "w", encoding="utf-8")
+        except OSError as exc:
+            self._problem = f"cannot write {self._target}: {exc.strerror or exc}"
+            return
+        self._write(f'{{"format":{FORMAT},"fingerprint":{_dumps(digest)},"outcomes":{{"cases":[')
+
+    def _write(self, text: str) -> None:
+        if self._out is None or self._problem is not None:
+            return
+        try:
+            self._out.write(text)
+        except OSError as exc:
+            self._problem = f"cannot write {self._target}: {exc.strerror or exc}"
+
+    def _close(self) -> None:
+        if self._out is not None:
+            try:
+                self._out.close()
+            except OSError as exc:
+                self._problem = f"cannot write {self._target}: {exc.strerror or exc}"
+            self._out = None
+
+    def abandon(self) -> None:
+        """Drop what was written so far (a run that stopped early); any old store stays as it was."""
+        self._close()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+
+
+def save(root: Path, cases: Sequence[Case], ran: Iterable[RunOutcome]) -> str | None:
+    """Write the store from a whole run's outcomes; returns why it could not be written, or None."""
+    writer = StoreWriter(root, cases)
+    for outcome in ran:
+        writer.add(outcome)
+    return writer.finish()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def load(root: Path, cases: Sequence[Case]) -> SiteOutcomes | None:
@@ -109,27 +173,11 @@ def load(root: Path, cases: Sequence[Case]) -> SiteOutcomes | None:
         return None
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 # ----------------------------------------------------------------- to and from JSON
 
 
-def _encode(outcomes: SiteOutcomes) -> dict[str, Any]:
-    return {
-        "cases": [_outcome(o) for o in outcomes.cases],
-        "examples": {rule: {"total": ex.total, "shown": [_outcome(o) for o in ex.shown]}
-                     for rule, ex in outcomes.examples.items()},
-    }
+def _examples(examples: Mapping[str, RuleExamples]) -> dict[str, Any]:
+    return {rule: {"total": ex.total, "shown": [_outcome(o) for o in ex.shown]} for rule, ex in examples.items()}
 
 
 def _outcome(o: CaseOutcome) -> dict[str, Any]:
@@ -163,7 +211,9 @@ def _recommendation(r: Recommendation) -> dict[str, Any]:
 
 
 def _decode(body: Mapping[str, Any], cases: Mapping[str, Case]) -> SiteOutcomes:
-    outcomes = tuple(_read_outcome(o, cases) for o in body["cases"])
+    # Stored in the order the run finished them; the pages show them by topic, then id.
+    outcomes = tuple(sorted((_read_outcome(o, cases) for o in body["cases"]),
+                            key=lambda o: (o.case.topic, o.case.id)))
     if {o.case.path for o in outcomes} != set(cases) or len(outcomes) != len(cases):
         raise ValueError("the store does not hold exactly these cases")
     examples = {rule: RuleExamples(tuple(_read_outcome(o, cases) for o in ex["shown"]), int(ex["total"]))

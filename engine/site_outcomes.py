@@ -6,6 +6,7 @@ holds every case's full result (at thousands of rules a result lists hundreds of
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -102,15 +103,37 @@ def involved_rules(case: Case, result: Result | None) -> set[str]:
     return named
 
 
-class Collector:
-    """Reduces results as they come, in case-id order, to a SiteOutcomes.
+@dataclass(frozen=True)
+class SiteView:
+    """All the site may show of one result: the case's listing and each exercised rule's listing.
 
-    A rule's examples are the cases naming it (by id), then the first other cases exercising it (by
-    id): known as soon as such a case arrives, so only its rule listing is kept, never the result.
+    Made where the result is (a worker of `guideline test`), so that only this, not the result,
+    travels and is kept: which rules end up taking the case as an example is decided later.
     """
 
-    def __init__(self, cases: Iterable[Case]) -> None:
+    listing: Listing
+    rules: dict[str, Listing]  # every rule the case exercises -> what a rule page would list
+
+
+def site_view(case: Case, result: Result, limit: int) -> SiteView:
+    """The site's view of one result, each list at most `limit` long."""
+    rules = sorted(involved_rules(case, result))
+    return SiteView(case_listing(result, limit), {r: rule_listing(result, r, limit) for r in rules})
+
+
+class Collector:
+    """Reduces results as they come, in any order, to a SiteOutcomes.
+
+    A rule's examples are the cases naming it (the first by id), then the other cases exercising it
+    with the smallest ids: a bounded list per rule, kept sorted, so only those cases' rule listings
+    are held, never a result, and the order the cases come in does not matter.
+    """
+
+    def __init__(self, cases: Iterable[Case], *, keep_cases: bool = True) -> None:
+        """With keep_cases=False, finish() gives the examples only: the caller writes each case's
+        outcome as add_view returns it (engine.outcome_store), so memory does not grow with cases."""
         ordered = sorted(cases, key=lambda c: c.id)
+        self._keep_cases = keep_cases
         self.limit = per_list(len(ordered))
         named: dict[str, list[str]] = {}
         for case in ordered:
@@ -118,45 +141,48 @@ class Collector:
                 named.setdefault(rule_id, []).append(case.id)
         self._named = {r: frozenset(ids[:MAX_WORKED_EXAMPLES]) for r, ids in named.items()}
         self._room = {r: MAX_WORKED_EXAMPLES - len(ids) for r, ids in self._named.items()}
-        #: Rules with all their examples: most of them after a few dozen cases, so each later case
-        #: costs a set difference and a count, not a loop over the rules it exercises.
-        self._full = {r for r, room in self._room.items() if room <= 0}
-        self._chosen: dict[str, list[tuple[bool, str, CaseOutcome]]] = {}
+        self._named_chosen: dict[str, list[CaseOutcome]] = {}
+        self._others: dict[str, list[CaseOutcome]] = {}  # sorted by case id, at most the rule's room
         self._counts: Counter[str] = Counter()
         self._outcomes: list[CaseOutcome] = []
-        self._last_id = ""
 
     def add(self, case: Case, result: Result | None = None, error: str | None = None) -> None:
-        """One case's result (or why there is none); cases must come in id order."""
-        if case.id < self._last_id:
-            raise ValueError(f"case {case.id} came after {self._last_id}: the collector needs id order")
-        self._last_id = case.id
-        error = None if case.skip else error
-        listing = case_listing(result, self.limit) if result is not None else None
-        self._outcomes.append(CaseOutcome(case, listing, error))
-        involved = involved_rules(case, result)
-        self._counts.update(involved)
-        for rule_id in sorted((involved - self._full) | named_rules(case)):
-            self._choose(rule_id, case, result, error)
+        """One case's result (or why there is none)."""
+        self.add_view(case, site_view(case, result, self.limit) if result is not None else None, error)
 
-    def _choose(self, rule_id: str, case: Case, result: Result | None, error: str | None) -> None:
-        named = case.id in self._named.get(rule_id, ())
-        if not named:
-            room = self._room.get(rule_id, MAX_WORKED_EXAMPLES)
-            if room <= 0:
-                return
-            self._room[rule_id] = room - 1
-            if room == 1:
-                self._full.add(rule_id)
-        listing = rule_listing(result, rule_id, self.limit) if result is not None else None
-        self._chosen.setdefault(rule_id, []).append((named, case.id, CaseOutcome(case, listing, error)))
+    def add_view(self, case: Case, view: SiteView | None, error: str | None = None) -> CaseOutcome:
+        """One case's site view (made with this collector's limit), or why there is none; returns
+        what the cases pages show of it."""
+        error = None if case.skip else error
+        shown = CaseOutcome(case, view.listing if view else None, error)
+        if self._keep_cases:
+            self._outcomes.append(shown)
+        involved = view.rules.keys() if view else named_rules(case)
+        self._counts.update(involved)
+        for rule_id in involved:
+            outcome = CaseOutcome(case, view.rules[rule_id] if view else None, error)
+            if case.id in self._named.get(rule_id, ()):
+                self._named_chosen.setdefault(rule_id, []).append(outcome)
+            else:
+                self._offer(rule_id, outcome)
+        return shown
+
+    def _offer(self, rule_id: str, outcome: CaseOutcome) -> None:
+        room = self._room.get(rule_id, MAX_WORKED_EXAMPLES)
+        kept = self._others.get(rule_id, [])
+        if room <= 0 or (len(kept) >= room and outcome.case.id > kept[-1].case.id):
+            return  # the common case once a rule has its examples: nothing to keep
+        insort(kept, outcome, key=lambda o: o.case.id)
+        del kept[room:]
+        self._others[rule_id] = kept
 
     def finish(self) -> SiteOutcomes:
         cases = tuple(sorted(self._outcomes, key=lambda o: (o.case.topic, o.case.id)))
+        rules = self._named_chosen.keys() | self._others.keys()
         examples = {
-            rule_id: RuleExamples(tuple(o for _, _, o in sorted(chosen, key=lambda c: (not c[0], c[1]))),
-                                  self._counts[rule_id])
-            for rule_id, chosen in self._chosen.items()
+            rule_id: RuleExamples((*sorted(self._named_chosen.get(rule_id, ()), key=lambda o: o.case.id),
+                                   *self._others.get(rule_id, ())), self._counts[rule_id])
+            for rule_id in sorted(rules)
         }
         return SiteOutcomes(cases, examples)
 

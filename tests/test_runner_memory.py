@@ -17,6 +17,8 @@ from runner_repo import FAILING, PASSING, RULES, SKIPPED
 from test_runner_parallel import many_cases
 
 import engine.cases
+import engine.cli.test
+from engine import outcome_store
 from engine.case_report import outcomes_json, summary_line
 from engine.case_select import select_cases
 from engine.cases import CaseOutcome, Keep, by_topic, counts, iter_outcomes, run_cases, succeeded
@@ -27,7 +29,8 @@ from engine.report import dumps
 
 
 def holds_nothing_per_case(outcome: CaseOutcome) -> bool:
-    return outcome.result is None and not outcome.facts and outcome.seen is None and not outcome.json_text
+    return outcome.result is None and not outcome.facts and outcome.seen is None and not outcome.json_text \
+        and outcome.site is None
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -69,15 +72,21 @@ def test_the_runner_prepares_cases_only_a_few_chunks_ahead(tmp_path: Path, monke
     assert len(prepared) == 60
 
 
-def test_the_cli_holds_no_result_when_the_run_is_too_big_for_the_store(
+def test_the_cli_holds_no_result_per_case_and_still_saves_the_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = make_repo(tmp_path, rules=RULES, cases=[PASSING, FAILING, SKIPPED])
     given: list[CaseOutcome] = []
-    monkeypatch.setattr("engine.cli.test.STORE_BUDGET", 0)
-    monkeypatch.setattr("engine.outcome_store.save_test_run", lambda _root, _cases, outcomes: given.extend(outcomes))
+    reported: list[CaseOutcome] = []
+    real_add, real_report = outcome_store.StoreWriter.add, engine.cli.test._report
+    monkeypatch.setattr(outcome_store.StoreWriter, "add", lambda self, o: (given.append(o), real_add(self, o))[1])
+    monkeypatch.setattr(engine.cli.test, "_report", lambda o, *rest: (reported.extend(o), real_report(o, *rest))[1])
     assert main(["test", "--repo", str(root), "--coverage", "--format", "json"]) == 1
-    assert len(given) == 3 and all(holds_nothing_per_case(o) for o in given)
+    # The store gets each case's site view, never its result; the report keeps nothing per case.
+    assert len(given) == 3 and all(o.result is None and not o.facts for o in given)
+    assert [o.site is not None for o in given] == [o.status != "skip" for o in given]
+    assert len(reported) == 3 and all(holds_nothing_per_case(o) for o in reported)
+    assert outcome_store.load(root, select_cases(root).cases) is not None
     body = json.loads(capsys.readouterr().out)  # the results are still in the JSON, written as each case ended
     assert [c["id"] for c in body["cases"] if "result" in c] == ["tpmt-absent-blocks-start", "low-wbc-expects-hold"]
     assert body["coverage"]["cases"] == 2

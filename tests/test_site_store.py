@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,16 @@ from engine.evaluate import Evaluator
 from engine.repository import load_repository
 from engine.site import render_site
 from engine.site_evaluate import evaluate_cases
-from engine.site_outcomes import LISTED_BUDGET, MIN_LISTED, case_listing, per_list
+from engine.site_outcomes import (
+    LISTED_BUDGET,
+    MAX_WORKED_EXAMPLES,
+    MIN_LISTED,
+    Collector,
+    case_listing,
+    involved_rules,
+    named_rules,
+    per_list,
+)
 from engine.site_worked import listing_block
 
 DOSE_CASE = "tests/cases/dosing/intermediate-tpmt-reduced-dose.yaml"
@@ -104,3 +114,29 @@ def test_cases_pages_list_everything_until_the_budget_and_count_the_rest(tested:
     block = listing_block(loaded.guidelines, listing, "cases/dosing/index.md")
     assert f"- and {len(result.recommendations)} more recommendation" in block
     assert "`guideline evaluate` on the case file lists all" in block
+
+
+@pytest.mark.parametrize("examples", [1, 2, MAX_WORKED_EXAMPLES])
+def test_the_collector_picks_the_same_examples_whatever_order_the_cases_come_in(
+    tested: Path, monkeypatch: pytest.MonkeyPatch, examples: int
+) -> None:
+    monkeypatch.setattr("engine.site_outcomes.MAX_WORKED_EXAMPLES", examples)
+    loaded = load_repository(tested)
+    evaluator = Evaluator(loaded.guidelines)
+    ran = [(c, None if c.skip else evaluator.evaluate(c)) for c in loaded.cases]
+    found = []
+    for order in (sorted(ran, key=lambda r: r[0].id), sorted(ran, key=lambda r: r[0].id, reverse=True),
+                  random.Random(8).sample(ran, len(ran))):
+        collector = Collector(loaded.cases)
+        for case, result in order:
+            collector.add(case, result)
+        found.append(collector.finish())
+    assert found[0] == found[1] == found[2]
+    # What a rule page shows: the cases naming it (first by id), then the others exercising it, by id.
+    by_id = sorted(ran, key=lambda r: r[0].id)
+    for rule_id, shown in found[0].examples.items():
+        named = [c.id for c, _ in by_id if rule_id in named_rules(c)][:examples]
+        others = [c.id for c, r in by_id if rule_id in involved_rules(c, r) and c.id not in named]
+        assert [o.case.id for o in shown.shown] == named + others[:examples - len(named)]
+        assert shown.total == sum(rule_id in involved_rules(c, r) for c, r in ran)
+    assert len(found[0].examples) == len({r for c, res in ran for r in involved_rules(c, res)})

@@ -35,10 +35,6 @@ from engine.errors import GuidelineError, Problem
 NAME = "test"
 HELP = "run the patient cases; report PASS / FAIL / ERROR / SKIP per case (and coverage gates with --coverage)"
 DEFAULT_COVERAGE_JSON = Path("build") / "coverage.json"
-#: engine.outcome_store needs every case's whole Result at once (it reduces them after the run), so
-#: results are kept for it only while that is small: rules x cases, about 2.5 KB each at 1,000 rules.
-#: Beyond, the store is not written and the site build evaluates the cases itself.
-STORE_BUDGET = 250_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,10 +70,15 @@ def run(args: argparse.Namespace) -> int:
     broken = [p for p in selection.other_problems if p.severity == "error"]
     _warn_about(broken)
     tally = Tally(selection.guidelines) if args.coverage and selection.full else None
-    outcomes = _outcomes(selection, args, tally)
-    if selection.full and (why_not := outcome_store.save_test_run(selection.root, selection.cases, outcomes)):
+    store = outcome_store.StoreWriter(selection.root, selection.cases) if selection.full else None
+    try:
+        outcomes = _outcomes(selection, args, tally, store)
+    except BaseException:  # Ctrl-C or an engine that cannot start: leave no half-written store behind
+        if store is not None:
+            store.abandon()
+        raise
+    if store is not None and (why_not := store.finish()):
         print(f"note: the site build will evaluate the cases itself: {why_not}", file=sys.stderr)
-    outcomes = [o.slim() for o in outcomes]
     if not outcomes:
         message = f"no cases found (looked in {', '.join(selection.looked_in)})"
         print(f"FAIL: {message}", file=sys.stderr)
@@ -101,21 +102,23 @@ def _report(outcomes: list[CaseOutcome], coverage: Coverage | None, broken: list
         print(coverage_text(coverage))
 
 
-def _outcomes(selection: Selection, args: argparse.Namespace, tally: Tally | None) -> list[CaseOutcome]:
-    """Every outcome in path order. Each case's coverage view and JSON are used as it finishes and
-    then dropped, so a run holds little per case (whole results only for a small run's store)."""
+def _outcomes(selection: Selection, args: argparse.Namespace, tally: Tally | None,
+              store: outcome_store.StoreWriter | None) -> list[CaseOutcome]:
+    """Every outcome in path order. Each case's coverage view, site view and JSON are used as it
+    finishes and then dropped, so a run holds little per case however many cases it has."""
     progress = _progress_bar() if args.progress or sys.stderr.isatty() else None
-    store = selection.full and len(selection.cases) * len(selection.guidelines.active_rules) <= STORE_BUDGET
-    keep = Keep(results=store, seen=tally is not None, json=args.format == "json")
+    keep = Keep(seen=tally is not None, json=args.format == "json", site=store.limit if store else None)
     cases = sorted(selection.cases, key=lambda c: c.path)  # path order: the order of the report
     ran = iter_outcomes(selection.guidelines, cases, jobs=args.jobs, progress=progress, keep=keep)
     outcomes: list[CaseOutcome] = []
     for outcome in heapq.merge(ran, selection.errors, key=lambda o: o.path):
         if tally is not None and outcome.seen is not None:
             tally.add(outcome.seen)
+        if store is not None:
+            store.add(outcome)
         if args.format == "json":
             sys.stdout.write((JSON_HEAD if not outcomes else "") + case_json(outcome, first=not outcomes))
-        outcomes.append(outcome if store else outcome.slim())
+        outcomes.append(outcome.slim())
     if progress:
         print(file=sys.stderr)
     return outcomes
