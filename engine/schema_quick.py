@@ -167,7 +167,8 @@ def _type(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Acc
     names = value if isinstance(value, list) else [value]
     if any(name not in _TYPES for name in names):
         raise _Unsupported(value)
-    return _any_of([_TYPES[name] for name in names])
+    tests = [_TYPES[name] for name in names]
+    return tests[0] if len(tests) == 1 else _any_of(tests)
 
 
 def _enum(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
