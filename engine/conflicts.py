@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from engine.errors import Location, Problem
-from engine.model import BLOCKED_ACTIONS, BLOCKING_ACTIONS, Action, FactDef, GuidelineSet, Rule
+from engine.model import BLOCKED_ACTIONS, BLOCKING_ACTIONS, Action, FactDef, GuidelineSet, Rule, facts_used
 from engine.satisfy import Dnf, Patient, Solver, TooComplex, dnf
 
 Locate = Callable[[Rule, tuple[str | int, ...]], Location]
@@ -85,7 +85,9 @@ class _Analysis:
         for rule in self.rules:
             clashes = [self.solver.clash(term) for term in self.true[rule.id]]
             if all(c is not None for c in clashes):
-                named = sorted({_label(self.g.facts, c) for c in clashes if c})
+                # No alternative left at all: its own tests contradicted plainly (given and unknown).
+                culprits = [c for c in clashes if c] or sorted(facts_used(rule.when))
+                named = sorted({_label(self.g.facts, c) for c in culprits})
                 yield Problem(
                     self.locate(rule, ("when",)),
                     f"the conditions of {rule.id} can never all hold (the tests on {', '.join(named)} "

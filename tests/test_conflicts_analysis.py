@@ -134,6 +134,15 @@ def test_conditions_that_can_never_hold_are_reported_at_the_rule_condition(tmp_p
     assert "white cell count (wbc)" in found[0].message
 
 
+def test_a_condition_contradicting_itself_plainly_names_its_facts(tmp_path: Path) -> None:
+    # Every alternative drops out before any range is solved (wbc both measured and unknown):
+    # the message must still say which tests clash.
+    when = {"all": [{"fact": "wbc", "below": 11}, {"fact": "wbc", "unknown": True}]}
+    (found,) = findings(tmp_path, [dose_rule("AZA-DOSE-001", when, 2, 2.5)])
+    assert found.code == "W-UNSATISFIABLE"
+    assert "the tests on white cell count (wbc) contradict each other" in found.message
+
+
 @pytest.mark.parametrize("when", [
     {"all": [{"fact": "wbc", "known": True}, {"fact": "wbc", "unknown": True}]},
     {"all": [NORMAL, {"fact": "tpmt_status", "one_of": ["intermediate", "absent"]}]},
