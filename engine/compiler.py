@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Location, Problem
+from engine.gates import gates
 from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Test, facts_used
 from engine.nnf import alternatives, nnf
 from engine.properties import Spec, property_for
@@ -50,6 +51,7 @@ class CompiledRule:
     alternatives: int
     properties: frozenset[str]
     requires: frozenset[str]  # properties every match needs: without them the rule cannot fire
+    affinity: str = ""  # the rule's gates, written out: rules sharing gates share rulesets
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class _Patterns:
     def __init__(self, g: GuidelineSet) -> None:
         self.g = g
         self.lists = [n for n, f in g.facts.items() if f.type == "list"]
+        self.list_facts = frozenset(self.lists)
         self.specs: dict[str, Spec] = {}
 
     def pattern(self, condition: Condition) -> dict[str, Any]:
@@ -199,6 +202,8 @@ def compile_rule(rule: Rule, stratum: int, patterns: _Patterns) -> CompiledRule:
         alternatives=alternatives(positive),
         properties=frozenset(properties_read(pattern)) - set(DISCRIMINATOR),
         requires=patterns.requires(positive),
+        affinity=" & ".join(sorted(f"{g.fact} in {sorted(map(str, g.allowed))}"
+                                   for g in gates(positive, patterns.list_facts))),
     )
 
 
@@ -207,10 +212,11 @@ def _canonical(value: Any) -> str:
 
 
 def _partition(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
-    """Greedy packing in id order (deterministic) under both caps."""
+    """Greedy packing under both caps, rules with the same gates together (then in id order): a
+    patient whose known values rule out a whole ruleset needs no session for it."""
     groups: list[list[CompiledRule]] = []
     count, props = ALTERNATIVE_CAP + 1, frozenset[str]()
-    for rule in sorted(rules, key=lambda r: r.rule_id):
+    for rule in sorted(rules, key=lambda r: (r.affinity, r.rule_id)):
         if count + rule.alternatives > ALTERNATIVE_CAP or len(props | rule.properties) > PROPERTY_CAP:
             groups.append([])
             count, props = 1, frozenset()  # 1: the sentinel
