@@ -33,10 +33,14 @@ from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Te
 from engine.nnf import alternatives, nnf
 from engine.properties import Spec, property_for
 
-ALTERNATIVE_CAP = 60  # under durable's 64 sibling conditions (error 303), the sentinel included
+ALTERNATIVE_CAP = 60  # under durable's 64 sibling conditions (error 303), the warm-up rule included
 PROPERTY_CAP = 200    # well under durable's 255 properties per fact (error 302)
 DISCRIMINATOR = {"t": "patient"}
-SENTINEL = "~sentinel"  # always matches: every session triggers an action (no crash in delete_state)
+#: A rule only the runtime's warm-up fact matches: the first session of every ruleset triggers an
+#: action (a fresh ruleset whose first session triggers nothing crashes in delete_state), and no
+#: patient session pays for it.
+WARM_UP = "~warm-up"
+WARM_UP_FACT = {"t": "warm-up"}
 
 _OPERATOR = {"below": "$lt", "at_most": "$lte", "above": "$gt", "at_least": "$gte", "not_equals": "$neq"}
 
@@ -69,7 +73,7 @@ class CompiledRuleset:
 
     @property
     def alternatives(self) -> int:
-        return sum(r.alternatives for r in self.rules) + 1  # + the sentinel
+        return sum(r.alternatives for r in self.rules) + 1  # + the warm-up rule
 
 
 @dataclass(frozen=True)
@@ -219,14 +223,14 @@ def _partition(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
     for rule in sorted(rules, key=lambda r: (r.affinity, r.rule_id)):
         if count + rule.alternatives > ALTERNATIVE_CAP or len(props | rule.properties) > PROPERTY_CAP:
             groups.append([])
-            count, props = 1, frozenset()  # 1: the sentinel
+            count, props = 1, frozenset()  # 1: the warm-up rule
         groups[-1].append(rule)
         count, props = count + rule.alternatives, props | rule.properties
     return groups
 
 
 def ruleset_of(stratum: int, rules: list[CompiledRule]) -> CompiledRuleset:
-    definition: dict[str, Any] = {SENTINEL: {"all": [{"m": dict(DISCRIMINATOR)}]}}
+    definition: dict[str, Any] = {WARM_UP: {"all": [{"m": dict(WARM_UP_FACT)}]}}
     for rule in rules:
         definition[rule.rule_id] = {"all": [{"m": json.loads(rule.pattern)}]}
     text = _canonical(definition)

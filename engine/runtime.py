@@ -6,7 +6,10 @@ Guards (each pinned by a test in tests/test_durable_guards.py):
 - a ruleset is registered once per content hash, from a fresh dict (set_rulesets mutates it);
 - only typed values are asserted: finite floats, booleans, strings (never ints or numeric text);
 - one session id per run, always deleted, one live session at a time (a lock);
-- the sentinel rule must fire (a fact that triggered nothing crashes delete_state);
+- every ruleset's first session is a warm-up that triggers its warm-up rule (a fresh ruleset whose
+  first session triggered nothing crashes in delete_state); after that, a patient who matches no
+  rule is durable's MessageNotHandledException, read as "nothing fired", and a patient session
+  that returns normally must have run an action (else the engine did not see the patient);
 - an exception inside an action is swallowed by durable into the state: we raise it;
 - durable's DeprecationWarning on Python 3.12 (utcfromtimestamp) is silenced here, narrowly.
 """
@@ -22,9 +25,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from durable.engine import Host
+from durable.engine import Host, MessageNotHandledException
 
-from engine.compiler import DISCRIMINATOR, RESERVED, SENTINEL, CompiledRuleset
+from engine.compiler import DISCRIMINATOR, RESERVED, WARM_UP, WARM_UP_FACT, CompiledRuleset
 from engine.errors import EngineError
 
 Fired = frozenset[str]  # the ids of the rules whose pattern matched
@@ -50,14 +53,13 @@ class _Collector:
     def __init__(self, sid: str) -> None:
         self.sid = sid
         self.fired: set[str] = set()
-        self.sentinel = False
+        self.actions = 0
         self.strays: list[str] = []
 
     def record(self, key: str, c: Any) -> None:
+        self.actions += 1
         if str(c.s["sid"]) != self.sid:
             self.strays.append(str(c.s["sid"]))
-        elif key == SENTINEL:
-            self.sentinel = True
         else:
             self.fired.add(key)
 
@@ -81,6 +83,9 @@ class Runtime:
                 rule["run"] = self._action(key)
             self._host.set_rulesets({ruleset.name: definition})
             self._registered.add(ruleset.name)
+            fired = self._session(ruleset, dict(WARM_UP_FACT))
+            if fired != {WARM_UP}:
+                raise EngineError(f"the warm-up session of {ruleset.name} fired {sorted(fired)}, not {WARM_UP}")
 
     def _action(self, key: str) -> Callable[[Any], None]:
         def run(c: Any) -> None:
@@ -94,17 +99,20 @@ class Runtime:
         fact = {**checked_properties(properties), **DISCRIMINATOR}
         with self._lock:
             self.register(ruleset)
-            sid = str(next(self._sids))
-            self._collector = collector = _Collector(sid)
-            try:
-                state = self._assert(ruleset, {**fact, "sid": sid})
-            except BaseException:
-                # No delete_state after a failed assert: on a session whose assert failed (error
-                # 303, for one) durable aborts the whole process. One leaked session is the lesser harm.
-                self._collector = None
-                raise
+            return self._session(ruleset, fact)
+
+    def _session(self, ruleset: CompiledRuleset, fact: dict[str, Any]) -> Fired:
+        sid = str(next(self._sids))
+        self._collector = collector = _Collector(sid)
+        try:
+            state = self._assert(ruleset, {**fact, "sid": sid})
+        except BaseException:
+            # No delete_state after a failed assert: on a session whose assert failed (error
+            # 303, for one) durable aborts the whole process. One leaked session is the lesser harm.
             self._collector = None
-            self._delete(ruleset.name, sid)
+            raise
+        self._collector = None
+        self._delete(ruleset.name, sid)
         _check(collector, state, ruleset.name)
         return frozenset(collector.fired)
 
@@ -112,6 +120,8 @@ class Runtime:
         try:
             with _quiet_deprecations():
                 return self._host.assert_fact(ruleset.name, fact)
+        except MessageNotHandledException:
+            return NOTHING_MATCHED
         except Exception as exc:  # durable raises bare Exception and C errors: translate them
             raise EngineError(f"durable_rules could not evaluate ruleset {ruleset.name}: {exc!r}") from exc
 
@@ -134,13 +144,20 @@ def checked_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
     return dict(properties)
 
 
+#: What `_assert` returns when durable says the fact matched no rule (MessageNotHandledException).
+NOTHING_MATCHED = object()
+
+
 def _check(collector: _Collector, state: Any, name: str) -> None:
     if isinstance(state, dict) and "exception" in state:
         raise EngineError(f"an action failed inside durable_rules ({name}): {str(state['exception'])[:300]}")
     if collector.strays:
         raise EngineError(f"actions of other sessions ran during session {collector.sid}: {collector.strays}")
-    if not collector.sentinel:
-        raise EngineError(f"the sentinel rule of {name} did not fire; the engine did not see the patient")
+    if state is NOTHING_MATCHED and collector.actions:
+        raise EngineError(f"durable_rules said the patient matched no rule of {name}, yet actions ran")
+    if state is not NOTHING_MATCHED and not collector.actions:
+        raise EngineError(f"durable_rules handled the patient in {name} but no action ran; "
+                          "the engine did not see the patient")
 
 
 _SHARED: list[Runtime] = []

@@ -62,8 +62,8 @@ def test_guard_every_compiled_pattern_starts_with_the_discriminator() -> None:
         for ruleset in layer:
             for name, body in json.loads(ruleset.definition).items():
                 pattern = body["all"][0]["m"]
-                first = pattern if name == compiler.SENTINEL else pattern["$and"][0]
-                assert first == {"t": "patient"}, name
+                first = pattern if name == compiler.WARM_UP else pattern["$and"][0]
+                assert first == ({"t": "warm-up"} if name == compiler.WARM_UP else {"t": "patient"}), name
 
 
 def test_guard_an_unknown_test_evaluates_and_returns() -> None:
@@ -97,14 +97,26 @@ print('survived')
 def test_guard_a_patient_who_matches_nothing_on_a_fresh_ruleset_is_fine() -> None:
     code = engine_script("""
         g = guidelines(rule("AZA-S-001", fact("wbc", below=1), act("stop")))
-        result = Evaluator(g).evaluate(case(wbc=5.0))  # the rule is definitely false: only its
-        print(len(result.recommendations))             # false-pattern and the sentinel fire
+        evaluator = Evaluator(g)                       # registering ran the warm-up session
+        for wbc in (5.0, 6.0, 0.5, 7.0):               # then patients matching nothing, and one rule
+            print(len(evaluator.evaluate(case(wbc=wbc)).recommendations))
         g2 = guidelines(rule("AZA-S-002", fact("platelets", below=1), act("stop")))
-        print(len(Evaluator(g2).evaluate(case()).recommendations))  # undecided: only the sentinel fires
+        print(len(Evaluator(g2).evaluate(case()).recommendations))  # undecided: nothing matches
     """)
     done = run_python(code)
     assert done is not None and done.returncode == 0, done and done.stderr
-    assert done.stdout.split() == ["0", "0"]
+    assert done.stdout.split() == ["0", "0", "1", "0", "0"]
+
+
+def test_guard_a_session_durable_handled_without_running_an_action_is_an_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # If durable ever returned normally without running our actions, the rules it matched would be
+    # lost silently: the runtime refuses the result instead.
+    evaluator = Evaluator(guidelines(rule("AZA-S-003", fact("wbc", below=1), act("stop"))))
+    monkeypatch.setattr(evaluator._runtime._host, "assert_fact", lambda name, fact: {"sid": fact["sid"]})
+    monkeypatch.setattr(evaluator._runtime._host, "delete_state", lambda name, sid: None)  # no session made
+    with pytest.raises(EngineError, match="no action ran; the engine did not see the patient"):
+        evaluator.evaluate(case(wbc=0.5))
 
 
 # ------------------------------------------------------------ #312: more than 64 sibling conditions
@@ -169,7 +181,7 @@ def test_guard_a_single_rule_too_complex_for_one_ruleset_is_refused_with_its_loc
     (problem,) = caught.value.problems
     assert problem.code == "E-RULE-TOO-COMPLEX"
     assert problem.location.path == "guidelines/rules/general/AZA-BIG-001.yaml"
-    # (1 + 1)^6 = 64 alternatives; one ruleset holds at most 59 besides the sentinel
+    # (1 + 1)^6 = 64 alternatives; one ruleset holds at most 59 besides the warm-up rule
     assert "64 alternatives" in problem.message and "at most 59" in problem.message
     assert "split the rule" in problem.message
 
