@@ -58,7 +58,7 @@ def _pick(loaded: Loaded, paths: list[Path]) -> tuple[list[Case], dict[str, Docu
             raise GuidelineError(f"no such file or folder: {path}")
     inside = [c for c in loaded.cases if _within(loaded.root / c.path, paths)]
     problems = [p for p in case_problems if _within(loaded.root / p.location.path, paths)]
-    documents = {c.path: loaded.case_documents[c.path] for c in inside}
+    documents: dict[str, Document] = {}  # only files read here: those of tests/cases/ were checked when read
     seen = {(loaded.root / c.path).resolve() for c in inside} | {(loaded.root / p.location.path).resolve()
                                                                   for p in problems}
     for extra in _files(paths):

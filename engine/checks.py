@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.case_checks import CaseVocabulary, case_findings
 from engine.conflicts import conflict_problems
 from engine.errors import Location, Problem
-from engine.facts import VALUE_DECIMALS, normalize_facts
-from engine.loader import Document
+from engine.facts import VALUE_DECIMALS
 from engine.model import (
     COMPARISONS,
     WEIGHT_FACT,
-    Expected,
     FactDef,
     GuidelineSet,
     Multiple,
@@ -26,7 +25,7 @@ from engine.model import (
     facts_used,
     iter_tests,
 )
-from engine.repository import Loaded
+from engine.repository import Loaded, case_vocabulary, unreadable_rule_ids
 from engine.schema import did_you_mean
 
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -226,10 +225,7 @@ def check_rule_links(ctx: Context) -> Iterator[Problem]:
 
 
 def _unreadable_rule_ids(ctx: Context) -> set[str]:
-    """Ids (file names) of rule files that did not load: their own problem is reported, so a
-    reference to them is not also reported as an unknown rule."""
-    return {Path(p.location.path).stem for p in ctx.loaded.problems
-            if p.location.path.startswith("guidelines/rules/") and p.severity == "error"}
+    return unreadable_rule_ids(ctx.loaded.problems)
 
 
 def _where_read(rule: Rule, fact: str) -> tuple[str | int, ...]:
@@ -372,35 +368,19 @@ def _untraced(ctx: Context, traced: set[str]) -> Iterator[Problem]:
 
 
 def check_cases(ctx: Context) -> Iterator[Problem]:
-    ids = {r.id for r in ctx.g.rules} | _unreadable_rule_ids(ctx)
+    """Each case's own problems (found when it was read, see engine.case_checks) and duplicate ids."""
     counts = Counter(c.id for c in ctx.loaded.cases)
+    vocabulary: CaseVocabulary | None = None
     for case in ctx.loaded.cases:
-        document = ctx.loaded.case_documents[case.path]
-        if Path(case.path).stem != case.id:
-            yield Problem(document.at(("id",)), f"the id '{case.id}' must match the file name", "E-ID-FILENAME")
+        findings = ctx.loaded.case_findings.get(case.path)
+        if findings is None:  # a case file read on its own (named on the command line): its document is here
+            vocabulary = vocabulary or case_vocabulary(ctx.loaded)
+            findings = case_findings(case, ctx.loaded.case_documents[case.path].at, vocabulary)
+        yield from findings.misnamed
         if counts[case.id] > 1:
-            yield Problem(document.at(("id",)), f"case id '{case.id}' is used twice", "E-DUPLICATE-ID")
-        _, problems = normalize_facts(case.facts, ctx.g.facts, document.at)
-        yield from problems
-        yield from _expectation_problems(case.expect.present, "present", document, ctx.g, ids)
-        yield from _expectation_problems(case.expect.absent, "absent", document, ctx.g, ids)
-        yield from _expectation_problems(case.expect.suppressed, "suppressed", document, ctx.g, ids)
-        for i, name in enumerate(case.expect.needs_data):
-            if name not in ctx.g.facts:
-                yield Problem(document.at(("expect", "needs_data", i)),
-                              f"unknown fact '{name}'{did_you_mean(name, sorted(ctx.g.facts))}", "E-UNKNOWN-FACT")
+            yield Problem(findings.id_at, f"case id '{case.id}' is used twice", "E-DUPLICATE-ID")
+        yield from findings.others
 
-
-def _expectation_problems(
-    items: tuple[Expected, ...], key: str, document: Document, g: GuidelineSet, ids: set[str]
-) -> Iterator[Problem]:
-    for i, item in enumerate(items):
-        if item.subject not in g.subjects:
-            yield Problem(document.at(("expect", key, i, "subject")), f"unknown subject '{item.subject}'"
-                          f"{did_you_mean(item.subject, sorted(g.subjects))}", "E-UNKNOWN-SUBJECT")
-        if item.rule and item.rule not in ids:
-            yield Problem(document.at(("expect", key, i, "rule")), f"unknown rule '{item.rule}'"
-                          f"{did_you_mean(item.rule, sorted(ids))}", "E-UNKNOWN-RULE")
 
 
 def check_fact_dictionary(ctx: Context) -> Iterator[Problem]:

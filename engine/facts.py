@@ -11,6 +11,8 @@ from engine.model import FactDef, FactInput, normalize_term
 from engine.schema import did_you_mean, shown_text
 
 Locate = Callable[[tuple[str | int, ...]], Location]
+#: A problem not yet located: its message and code.
+Found = tuple[str, str]
 
 #: Values are kept to 4 decimals: finer than any laboratory reports, and it removes conversion
 #: noise (1.1 × 17.1). It also means no value is ever written as 1e-05 in JSON, a form that
@@ -27,58 +29,56 @@ def normalize_facts(
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for name in sorted(given):
-        where = locate(("facts", name))
-        definition = dictionary.get(name)
-        if definition is None:
-            hint = did_you_mean(name, sorted(dictionary))
-            problems.append(Problem(where, f"unknown fact '{name}'{hint}", "E-UNKNOWN-FACT"))
-            continue
-        if definition.derived:
-            problems.append(
-                Problem(where, f"'{name}' is derived by the rules; a case may not set it", "E-DERIVED-FACT")
-            )
-            continue
-        value, problem = _typed_value(given[name], definition, where)
-        if problem is not None:
-            problems.append(problem)
+        value, found = _checked(name, given[name], dictionary)
+        if found is not None:  # located only now: most facts are fine, and a location costs a path lookup
+            problems.append(Problem(locate(("facts", name)), *found))
         elif value is not None:
             values[name] = value
     return values, problems
 
 
-def _typed_value(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+def _checked(name: str, raw: FactInput, dictionary: Mapping[str, FactDef]) -> tuple[Any, Found | None]:
+    definition = dictionary.get(name)
+    if definition is None:
+        return None, (f"unknown fact '{name}'{did_you_mean(name, sorted(dictionary))}", "E-UNKNOWN-FACT")
+    if definition.derived:
+        return None, (f"'{name}' is derived by the rules; a case may not set it", "E-DERIVED-FACT")
+    return _typed_value(raw, definition)
+
+
+def _typed_value(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if raw.value is None:
         return None, None  # written but empty: treated as not given, never as normal
     checker = _CHECKERS[fact.type]
-    return checker(raw, fact, where)
+    return checker(raw, fact)
 
 
-def _boolean(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if isinstance(raw.value, bool) and raw.unit is None:
         return raw.value, None
-    return None, Problem(where, f"'{fact.name}' must be true or false, not {_shown(raw.value)}", "E-FACT-TYPE")
+    return None, (f"'{fact.name}' must be true or false, not {_shown(raw.value)}", "E-FACT-TYPE")
 
 
-def _category(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+def _category(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     allowed = list(fact.value_names)
     if isinstance(raw.value, str) and raw.value in allowed and raw.unit is None:
         return raw.value, None
     hint = did_you_mean(str(raw.value), allowed)
     message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {_shown(raw.value)}{hint}"
-    return None, Problem(where, message, "E-FACT-VALUE")
+    return None, (message, "E-FACT-VALUE")
 
 
-def _list(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+def _list(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if isinstance(raw.value, tuple) and all(isinstance(v, str) for v in raw.value):
         return tuple(sorted({normalize_term(v) for v in raw.value})), None
-    return None, Problem(where, f"'{fact.name}' must be a list of words", "E-FACT-TYPE")
+    return None, (f"'{fact.name}' must be a list of words", "E-FACT-TYPE")
 
 
-def _number(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Problem | None]:
+def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     value = raw.value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None, Problem(where, f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
-    converted, problem = _convert(float(value), raw.unit, fact, where)
+        return None, (f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
+    converted, problem = _convert(float(value), raw.unit, fact)
     if problem is not None:
         return None, problem
     converted = round(converted, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -89,11 +89,11 @@ def _number(raw: FactInput, fact: FactDef, where: Location) -> tuple[Any, Proble
             f"'{fact.name}' = {shown} is outside the allowed range {low:g}–{high:g} {fact.unit or ''}; "
             "check the value and its unit"
         )
-        return None, Problem(where, message.rstrip(), "E-FACT-RANGE")
+        return None, (message.rstrip(), "E-FACT-RANGE")
     return converted, None
 
 
-def _convert(value: float, unit: str | None, fact: FactDef, where: Location) -> tuple[float, Problem | None]:
+def _convert(value: float, unit: str | None, fact: FactDef) -> tuple[float, Found | None]:
     if unit is None or unit == fact.unit:
         return value, None
     for conversion in fact.conversions:
@@ -101,7 +101,7 @@ def _convert(value: float, unit: str | None, fact: FactDef, where: Location) -> 
             return value * conversion.factor + conversion.offset, None
     accepted = [fact.unit or "", *(c.unit for c in fact.conversions)]
     message = f"'{fact.name}' cannot be given in '{unit}'; accepted units: {', '.join(accepted)}"
-    return value, Problem(where, message, "E-FACT-UNIT")
+    return value, (message, "E-FACT-UNIT")
 
 
 def _shown(value: Any) -> str:

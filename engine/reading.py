@@ -1,5 +1,8 @@
 """One file -> its document and problems (parse, schema, condition shape); many files on every core.
 
+A case file is read one step further, into its case and that case's own problems, so that its
+document (most of the memory of a big repository) is dropped where it was read.
+
 Reading a file is the same pure step wherever it runs, so a big repository can read its
 files in worker processes and hand the results back in the order they were asked for:
 engine.repository then records them exactly as if it had read each file itself.
@@ -18,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.case_checks import CaseFindings, CaseVocabulary, case_findings, case_of
 from engine.errors import Location, Problem
 from engine.loader import Document, load_file
+from engine.model import Case
 from engine.schema import Schemas, condition_shape_problems
 
 #: Below this many files one process reads them all. Starting a spawned helper costs about
@@ -60,6 +65,16 @@ class FileRead:
 
 
 @dataclass(frozen=True)
+class CaseRead:
+    """What reading one case file gave: its case and own problems if it was valid, else why not."""
+
+    parsed: bool  # the file parsed (even if its schema check failed)
+    case: Case | None
+    findings: CaseFindings | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
 class Job:
     path: Path
     display: str
@@ -81,6 +96,16 @@ def read_file(job: Job, schemas: Schemas, confine_to: Path | None) -> FileRead:
     return FileRead(loaded, tuple(found))
 
 
+def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: CaseVocabulary) -> CaseRead:
+    """Read one case file, build its case and check it on its own; its document is not kept."""
+    found = read_file(job, schemas, confine_to)
+    document = found.accepted
+    if document is None:
+        return CaseRead(found.document is not None, None, None, found.problems)
+    case = case_of(document)
+    return CaseRead(True, case, case_findings(case, document.at, vocabulary), ())
+
+
 def _outside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root)
@@ -91,14 +116,35 @@ def _outside(path: Path, root: Path) -> bool:
 
 def read_many(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None) -> list[FileRead]:
     """Every job's result, in the jobs' order; with helper processes when there are many files."""
+    return _read_all(jobs, schemas, confine_to, None)  # type: ignore[return-value]
+
+
+def read_cases(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
+               vocabulary: CaseVocabulary) -> list[CaseRead]:
+    """Every case file's read, in the jobs' order; with helper processes when there are many files."""
+    return _read_all(jobs, schemas, confine_to, vocabulary)  # type: ignore[return-value]
+
+
+Read = FileRead | CaseRead
+
+
+def _read_all(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
+              vocabulary: CaseVocabulary | None) -> list[Read]:
     chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
     helpers = helpers_for(len(jobs))
     if helpers:
         try:
-            return _with_helpers(chunks, schemas, confine_to, helpers)
+            return _with_helpers(chunks, schemas, confine_to, vocabulary, helpers)
         except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
             pass
-    return [read_file(job, schemas, confine_to) for job in jobs]
+    return _read_chunk_here(jobs, schemas, confine_to, vocabulary)
+
+
+def _read_chunk_here(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
+                     vocabulary: CaseVocabulary | None) -> list[Read]:
+    if vocabulary is None:
+        return [read_file(job, schemas, confine_to) for job in jobs]
+    return [read_case(job, schemas, confine_to, vocabulary) for job in jobs]
 
 
 def helpers_for(files: int) -> int:
@@ -115,20 +161,20 @@ def helpers_for(files: int) -> int:
 
 
 def _with_helpers(chunks: list[list[Job]], schemas: Schemas, confine_to: Path | None,
-                  helpers: int) -> list[FileRead]:
+                  vocabulary: CaseVocabulary | None, helpers: int) -> list[Read]:
     # spawn, not fork: the caller may already run durable_rules' threads (guideline test, the site build).
     context = multiprocessing.get_context("spawn")
     claimed = context.Array("b", len(chunks))  # 1 once this process or a helper has taken the chunk
     with ProcessPoolExecutor(helpers, mp_context=context, initializer=_start_helper,
-                             initargs=(schemas.documents, claimed)) as pool:
+                             initargs=(schemas.documents, claimed, vocabulary)) as pool:
         # Helpers take chunks from the end while this process reads from the start, each chunk
         # going to whoever claims it first: balanced however slowly the helpers start.
         futures = [pool.submit(_read_chunk, i, chunks[i], confine_to) for i in reversed(range(len(chunks)))][::-1]
-        reads: list[FileRead] = []
+        reads: list[Read] = []
         for i, chunk in enumerate(chunks):
             mine = _claim(claimed, i)
             found = None if mine else futures[i].result()
-            reads += [read_file(job, schemas, confine_to) for job in chunk] if found is None else found
+            reads += _read_chunk_here(chunk, schemas, confine_to, vocabulary) if found is None else found
         return reads
 
 
@@ -140,18 +186,18 @@ def _claim(claimed: Any, index: int) -> bool:
         return True
 
 
-_HELPER: tuple[Schemas, Any] | None = None
+_HELPER: tuple[Schemas, Any, CaseVocabulary | None] | None = None
 
 
-def _start_helper(documents: dict[str, Any], claimed: Any) -> None:
+def _start_helper(documents: dict[str, Any], claimed: Any, vocabulary: CaseVocabulary | None) -> None:
     global _HELPER
-    _HELPER = (Schemas.from_documents(documents), claimed)
+    _HELPER = (Schemas.from_documents(documents), claimed, vocabulary)
 
 
-def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None) -> list[FileRead] | None:
+def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None) -> list[Read] | None:
     """The chunk's reads, or None when the main process claimed it first."""
     assert _HELPER is not None, "the helper initializer did not run"
-    schemas, claimed = _HELPER
+    schemas, claimed, vocabulary = _HELPER
     if not _claim(claimed, index):
         return None
-    return [read_file(job, schemas, confine_to) for job in jobs]
+    return _read_chunk_here(jobs, schemas, confine_to, vocabulary)

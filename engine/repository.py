@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.case_checks import CaseFindings, CaseVocabulary, case_of, topic_of_case
 from engine.errors import Location, Problem, RepositoryNotFound
 from engine.loader import Document
 from engine.model import (
@@ -16,7 +17,6 @@ from engine.model import (
     SourceTrace,
     Subject,
     Topic,
-    case_from,
     disagreement_from,
     fact_from,
     reference_from,
@@ -24,7 +24,7 @@ from engine.model import (
     source_from,
     valueset_from,
 )
-from engine.reading import FileRead, Job, collector_paused, read_file, read_many
+from engine.reading import FileRead, Job, collector_paused, read_cases, read_file, read_many
 from engine.schema import Schemas
 
 CASES_DIR = Path("tests") / "cases"
@@ -53,7 +53,16 @@ class Loaded:
     documents: dict[str, Document] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     rule_documents: dict[str, Document] = field(default_factory=dict)
+    #: Documents of case files read on their own (named on the command line); those of
+    #: tests/cases/ are dropped once read and checked, their findings kept in `case_findings`.
     case_documents: dict[str, Document] = field(default_factory=dict)
+    case_findings: dict[str, CaseFindings] = field(default_factory=dict)
+    case_files: int = 0  # case files of tests/cases/ that parsed (their documents are not kept)
+
+    @property
+    def files(self) -> int:
+        """How many files were read and parsed."""
+        return len(self.documents) + self.case_files
 
 
 class _Reader:
@@ -125,8 +134,7 @@ def _load(root: Path, with_cases: bool) -> Loaded:
         g / "disagreements.yaml"
     ).exists() else None
     folders = {kind: yaml_files(folder) for kind, folder in (
-        ("valueset", g / "valuesets"), ("rule", g / "rules"), ("source", g / "sources"),
-        ("case", root / CASES_DIR if with_cases else None))}
+        ("valueset", g / "valuesets"), ("rule", g / "rules"), ("source", g / "sources"))}
     reader.read_ahead_of((paths, kind) for kind, paths in folders.items())
     valuesets = _each(reader, folders["valueset"], "valueset", lambda d: valueset_from(d.data))
     rule_docs = _documents(reader, folders["rule"], "rule")
@@ -142,13 +150,38 @@ def _load(root: Path, with_cases: bool) -> Loaded:
         disagreements=tuple(disagreement_from(d) for d in _list(disagreements_doc, "disagreements")),
         sources=tuple(sorted(sources, key=lambda s: s.ref)),
     )
-    case_docs = _documents(reader, folders["case"], "case")
-    cases = tuple(case_from(d.data, d.display, topic_of_case(d.display)) for d in case_docs.values())
-    return Loaded(
-        root, guidelines, cases, reader.documents, reader.problems,
-        rule_documents={d.data["id"]: d for d in rule_docs.values()} if rule_docs else {},
-        case_documents={d.display: d for d in case_docs.values()},
-    )
+    loaded = Loaded(root, guidelines, (), reader.documents, reader.problems,
+                    rule_documents={d.data["id"]: d for d in rule_docs.values()} if rule_docs else {})
+    if with_cases:
+        _read_cases(reader, yaml_files(root / CASES_DIR), loaded)
+    return loaded
+
+
+def _read_cases(reader: _Reader, paths: list[Path], loaded: Loaded) -> None:
+    """Read, build and check every case file, keeping the cases and their findings, not their documents."""
+    jobs = [Job(path, reader.display(path), "case") for path in paths]
+    cases: list[Case] = []
+    for read in read_cases(jobs, reader.schemas, reader.confine_to, case_vocabulary(loaded)):
+        loaded.case_files += read.parsed
+        reader.problems.extend(read.problems)
+        if read.case is not None and read.findings is not None:
+            cases.append(read.case)
+            loaded.case_findings[read.case.path] = read.findings
+    loaded.cases = tuple(cases)
+
+
+def case_vocabulary(loaded: Loaded) -> CaseVocabulary:
+    """What a case is checked against: the dictionary, the subjects and every rule id (readable or not)."""
+    g = loaded.guidelines
+    return CaseVocabulary(g.facts, frozenset(g.subjects),
+                          frozenset({r.id for r in g.rules} | unreadable_rule_ids(loaded.problems)))
+
+
+def unreadable_rule_ids(problems: Iterable[Problem]) -> set[str]:
+    """Ids (file names) of rule files that did not load: their own problem is reported, so a
+    reference to them is not also reported as an unknown rule."""
+    return {Path(p.location.path).stem for p in problems
+            if p.location.path.startswith("guidelines/rules/") and p.severity == "error"}
 
 
 def _documents(reader: _Reader, paths: Iterable[Path], kind: str) -> dict[str, Document]:
@@ -178,12 +211,6 @@ def _list(document: Document | None, key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def topic_of_case(display: str) -> str:
-    """tests/cases/<topic>/<id>.yaml -> <topic>."""
-    parts = Path(display).parts
-    return parts[-2] if len(parts) >= 2 else ""
-
-
 def load_case_file(
     path: Path, root: Path, guidelines: GuidelineSet
 ) -> tuple[Case | None, Document | None, list[Problem]]:
@@ -192,7 +219,7 @@ def load_case_file(
     document = reader.read(path, "case") if _is_yaml_or_json(path) else None
     if document is None and not reader.problems:
         reader.problems.append(Problem(Location(str(path)), "a case file must end in .yaml, .yml or .json", "E-FILE"))
-    case = case_from(document.data, document.display, topic_of_case(document.display)) if document else None
+    case = case_of(document) if document else None
     return case, document, reader.problems
 
 
@@ -200,4 +227,4 @@ def _is_yaml_or_json(path: Path) -> bool:
     return path.suffix in (*YAML_SUFFIXES, ".json")
 
 
-__all__ = ["Loaded", "Rule", "SourceTrace", "Topic", "find_root", "load_case_file", "load_repository"]
+__all__ = ["Loaded", "Rule", "SourceTrace", "Topic", "find_root", "load_case_file", "load_repository", "topic_of_case"]

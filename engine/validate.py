@@ -31,7 +31,7 @@ def validate_repository(
         problems = [*loaded.problems, *run_checks(loaded, today)]
     if only:
         problems = [p for p in problems if _inside(root / p.location.path, only)]
-    return ValidationReport(tuple(problems), len(loaded.documents), len(loaded.guidelines.rules),
+    return ValidationReport(tuple(problems), loaded.files, len(loaded.guidelines.rules),
                             len(loaded.cases), loaded)
 
 
