@@ -38,8 +38,18 @@ def cases_path(topic: str, page: int = 1) -> str:
 
 def link(from_page: str, to_page: str, anchor: str = "") -> str:
     """A relative link from one generated page to another, as MkDocs wants (to the .md file)."""
-    target = posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
+    target = relative(to_page, posixpath.dirname(from_page))
     return f"{target}#{anchor}" if anchor else target
+
+
+def relative(to_page: str, from_folder: str) -> str:
+    """posixpath.relpath for the site's own paths (relative, normalised), without its calls to the
+    file system's working folder: a big site makes hundreds of thousands of links."""
+    start, target = from_folder.split("/") if from_folder else [], to_page.split("/")
+    common = 0
+    while common < min(len(start), len(target)) and start[common] == target[common]:
+        common += 1
+    return "/".join([".."] * (len(start) - common) + target[common:]) or "."
 
 
 #: The last repository's rules by id. `GuidelineSet.rule` scans every rule, and the site looks a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -41,7 +42,13 @@ def text(value: object) -> str:
     Escaping every syntax character (not only `<`) matters: a Markdown link such as
     `[x](javascript:...)` or an attribute list `{: onclick=...}` makes HTML without any `<`.
     """
-    one_line = " ".join(str(value).split())
+    return _inert(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _inert(value: str) -> str:
+    # Cached: a big site escapes the same labels, titles and ids hundreds of thousands of times.
+    one_line = " ".join(value.split())
     inline = _INLINE_SYNTAX.sub(r"\\\1", html.escape(one_line, quote=False))
     if inline[:1] in ("#", "+", "-"):  # a heading, a list or a rule when the text starts a line
         return "\\" + inline
@@ -219,6 +226,7 @@ def fact_value_words(fact: FactDef | None, value: object, unit: str | None) -> s
     return text(str(value).replace("_", " "))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slug(value: str) -> str:
     """A safe path segment or anchor from an id or key (ids are already safe; this makes sure)."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-") or "x"
