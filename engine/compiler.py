@@ -66,10 +66,10 @@ class CompiledRuleset:
     properties: frozenset[str]
     definition: str  # canonical JSON; the runtime parses a fresh dict each time it registers
 
-    def may_fire(self, present: Mapping[str, Any], ruled_out: Container[str] = ()) -> bool:
-        """False when no rule here could match a patient with only these properties (rules already
-        known to be false aside)."""
-        return any(present.keys() >= rule.requires and rule.rule_id not in ruled_out for rule in self.rules)
+    def live_rules(self, present: Mapping[str, Any], ruled_out: Container[str] = ()) -> list[CompiledRule]:
+        """The rules here that could match a patient with these properties (rules already known to
+        be false aside)."""
+        return [rule for rule in self.rules if rule.rule_id not in ruled_out and present.keys() >= rule.requires]
 
     @property
     def alternatives(self) -> int:

@@ -118,10 +118,14 @@ class Evaluator:
                                      else self._not_fired(rule_id, run))
 
     def _fired(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], ruled_out: set[str]) -> frozenset[str]:
-        if not ruleset.may_fire(properties, ruled_out):
+        live = ruleset.live_rules(properties, ruled_out)
+        if not live:
             return frozenset()  # every rule here is ruled out or lacks a property its pattern needs
-        given = {name: properties[name] for name in sorted(ruleset.properties) if name in properties}
-        return self._runtime.run(ruleset, given)
+        # Only what the rules that could match read: the fact durable parses is smaller, and a rule
+        # left out cannot match without its properties (the cross-checks would say so if it did).
+        reads = ruleset.properties if len(live) == len(ruleset.rules) else frozenset().union(
+            *(rule.properties for rule in live))
+        return self._runtime.run(ruleset, {name: properties[name] for name in sorted(reads & properties.keys())})
 
     def _not_fired(self, rule_id: str, run: Chained) -> bool | None:
         """Definitely false, or undecided for want of data. durable reads an absent fact as false,
