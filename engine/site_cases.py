@@ -11,6 +11,11 @@ from engine.site_paths import CASES, CASES_PER_PAGE, case_anchor, cases_path, li
 from engine.site_text import text
 from engine.site_worked import outcome_block, patient_brief
 
+#: Beyond this many cases the case pages stay out of the search index: indexing parses every
+#: page's HTML again (a third of the build at 10,000 cases) and the index, which every reader
+#: downloads, grew with the cases. Rules, topics and the cases index are still searched.
+SEARCHED_CASES = 2_000
+
 
 @dataclass(frozen=True)
 class CasePages:
@@ -32,11 +37,16 @@ def case_pages(g: GuidelineSet, outcomes: SiteOutcomes) -> CasePages:
         chunks = [found[i:i + CASES_PER_PAGE] for i in range(0, len(found), CASES_PER_PAGE)]
         for number, chunk in enumerate(chunks, start=1):
             here = cases_path(topic, number)
-            pages[here] = _topic_page(g, topic, chunk, (number, len(chunks)), limit)
+            pages[here] = _front_matter(len(outcomes.cases)) + _topic_page(g, topic, chunk, (number, len(chunks)),
+                                                                           limit)
             page_of.update((o.case.id, here) for o in chunk)
     titles = tuple((topic_title(g, t), cases_path(t)) for t in by_topic)
     pages[CASES] = _index(g, by_topic)
     return CasePages(pages, titles, page_of)
+
+
+def _front_matter(case_count: int) -> str:
+    return "---\nsearch:\n  exclude: true\n---\n\n" if case_count > SEARCHED_CASES else ""
 
 
 def topic_title(g: GuidelineSet, topic: str) -> str:

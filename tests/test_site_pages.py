@@ -199,3 +199,15 @@ def test_a_rule_page_shows_what_bears_on_the_rule_and_the_cases_page_shows_all(
     assert "Order TPMT activity test" not in example
     assert "and 1 other recommendation for this patient" in example
     assert "Order TPMT activity test" in _cases_section(pages)
+
+
+def test_case_pages_leave_the_search_index_only_when_there_are_many_cases(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]], site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    excluded = "---\nsearch:\n  exclude: true\n---\n"
+    case_pages = [p for p in site.pages if p.startswith("cases/") and p != "cases/index.md"]
+    assert case_pages and not any(site.pages[p].startswith(excluded) for p in site.pages)
+    monkeypatch.setattr("engine.site_cases.SEARCHED_CASES", len(loaded[1]) - 1)
+    many = render_site(loaded[0], evaluate_all(loaded[1], _fixed_result), []).pages
+    assert [p for p in many if many[p].startswith(excluded)] == case_pages  # rules and the index still searched
+    assert all(many[p] == excluded + "\n" + site.pages[p] for p in case_pages)
