@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -231,7 +232,7 @@ class Expectations:
     exactly: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big test suite holds millions of these
 class FactInput:
     """A fact as a case gives it: the value and, optionally, the unit it was measured in."""
 
@@ -372,7 +373,7 @@ def case_from(data: Mapping[str, Any], path: str = "", topic: str = "") -> Case:
         title=data["title"],
         story=data.get("story", ""),
         topic=topic,
-        facts={name: _fact_input(raw) for name, raw in data["facts"].items()},
+        facts={sys.intern(name): _fact_input(raw) for name, raw in data["facts"].items()},
         expect=Expectations(
             present=tuple(_expected_from(e) for e in expect.get("present", ())),
             absent=tuple(_expected_from(e) for e in expect.get("absent", ())),
@@ -390,7 +391,23 @@ def _fact_input(raw: Any) -> FactInput:
         return FactInput(raw["value"], raw["unit"])
     if isinstance(raw, list):
         return FactInput(tuple(raw))
-    return FactInput(raw)
+    return _plain_input(raw) if type(raw) in (bool, str) else FactInput(raw)
+
+
+#: One FactInput per true, false and category word, shared by every case (they are frozen): at
+#: 50,000 cases of 200 facts, one object per fact was a gigabyte. Bounded, as words are unbounded.
+_SHARED_INPUTS: dict[tuple[type, Any], FactInput] = {}
+_SHARED_MAX = 10_000
+
+
+def _plain_input(value: bool | str) -> FactInput:
+    key = (type(value), value)  # the type too: True == 1 must not share with a number
+    found = _SHARED_INPUTS.get(key)
+    if found is None:
+        found = FactInput(sys.intern(value) if isinstance(value, str) else value)
+        if len(_SHARED_INPUTS) < _SHARED_MAX:
+            _SHARED_INPUTS[key] = found
+    return found
 
 
 def iter_tests(condition: Condition) -> list[Test]:
