@@ -23,6 +23,7 @@ def broken_repo(tmp_path: Path) -> Path:
         rules.append(rule(f"AZA-MANY-{i:03d}", title=f"Rule {i}",
                           when={"fact": "wbc", "below": i + 1 if i % 7 else "low"}))
     cases = [case(f"case-{i:03d}", facts={"wbc": i if i % 5 else "many", "weight": 60}) for i in range(30)]
+    cases += [case("case-003", _topic="twins"), case("misnamed-id", title=None)]  # a duplicate id, a schema miss
     files: dict[str, str | bytes | dict[str, Any]] = {
         "guidelines/rules/contraindications/AZA-BROKEN-001.yaml": "id: AZA-BROKEN-001\ntitle: : x\n",
         "guidelines/rules/contraindications/AZA-BROKEN-002.yaml": rule("AZA-BROKEN-002", statuss="active"),
@@ -65,6 +66,8 @@ def test_helpers_give_the_same_problems_and_documents_as_one_process(
     assert list(parallel.loaded.documents) == list(serial.loaded.documents)
     assert parallel.loaded.guidelines == serial.loaded.guidelines
     assert parallel.loaded.cases == serial.loaded.cases
+    assert parallel.loaded.case_findings == serial.loaded.case_findings
+    assert parallel.files == serial.files
 
 
 def test_reading_falls_back_to_this_process_when_no_helper_can_start(
