@@ -30,19 +30,23 @@ GUIDELINE = [sys.executable, "-m", "engine"]
 MAIN_COMMAND = (["validate"], ["test", "--coverage"], ["site", "build"])
 
 
-def latency(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> tuple[float, float]:
-    """Median and p99 milliseconds per case: each pass times every case once; medians over passes."""
-    medians, p99s = [], []
+def latency(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> tuple[float, float, float]:
+    """Median and p99 wall milliseconds per case, and median CPU milliseconds (this process only, so
+    less disturbed by other work on a shared machine): each pass times every case once; medians
+    over passes."""
+    medians, p99s, cpu = [], [], []
     for _ in range(repeat):
-        each = []
+        each, each_cpu = [], []
         for item in cases:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             evaluator.evaluate(item)
             each.append(time.perf_counter() - started)
+            each_cpu.append(time.thread_time() - started_cpu)
         each.sort()
         medians.append(statistics.median(each))
         p99s.append(each[min(len(each) - 1, int(len(each) * 0.99))])
-    return statistics.median(medians) * 1e3, statistics.median(p99s) * 1e3
+        cpu.append(statistics.median(each_cpu))
+    return statistics.median(medians) * 1e3, statistics.median(p99s) * 1e3, statistics.median(cpu) * 1e3
 
 
 def wall(commands: tuple[list[str], ...], repeat: int) -> float:
@@ -66,7 +70,7 @@ def measure(repeat: int) -> dict[str, Any]:
     for item in cases:  # warm: every ruleset registered, every code path imported
         evaluator.evaluate(item)
     found: dict[str, Any] = {"rules": len(loaded.guidelines.active_rules), "cases": len(cases)}
-    found["median_ms"], found["p99_ms"] = latency(evaluator, cases, repeat)
+    found["median_ms"], found["p99_ms"], found["cpu_ms"] = latency(evaluator, cases, repeat)
     found["engines"] = engines(loaded, cases, normalised(cases, loaded), repeat)
     found["test_s"] = wall((["test", "--coverage"],), repeat)
     found["main_s"] = wall(MAIN_COMMAND, repeat)
@@ -82,8 +86,9 @@ def table(found: dict[str, Any]) -> str:
         return f"{value:,.0f} cases/s (ours ×{ours / value:,.2f})" if isinstance(value, float) else str(value)
 
     rows = [
-        ("median evaluation per case", f"{found['median_ms']:.3f} ms (p99 {found['p99_ms']:.3f} ms)", "≤ 0.5 ms",
-         found["median_ms"] <= 0.5),
+        ("median evaluation per case, wall", f"{found['median_ms']:.3f} ms (p99 {found['p99_ms']:.3f} ms)",
+         "≤ 0.5 ms", found["median_ms"] <= 0.5),
+        ("median evaluation per case, CPU of this thread", f"{found['cpu_ms']:.3f} ms", "", None),
         ("ours, whole result", f"{ours:,.0f} cases/s", "", None),
         ("raw durable_rules, same rulesets", ratio("durable"), "ours within 1.5× of it",
          isinstance(rate["durable"], float) and rate["durable"] / ours <= 1.5),
