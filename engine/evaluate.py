@@ -51,6 +51,8 @@ class Evaluator:
             for ruleset in layer:
                 self._runtime.register(ruleset)
         self._rules = {r.id: r for r in guidelines.active_rules}
+        self._advice = {r.id: r.recommendations for r in guidelines.active_rules}
+        self._citations = {r.id: tuple(f"{c.ref}: {c.locator}" for c in r.citations) for r in guidelines.active_rules}
         self._reads = {r.id: tuple(sorted(facts_used(r.when))) for r in guidelines.active_rules}
         self._decide = {r.id: compile_decision(r.when, guidelines.valuesets) for r in guidelines.active_rules}
         self._producers = _producers(guidelines.active_rules)
@@ -170,15 +172,15 @@ class Evaluator:
 
     def _recommendations(self, rule: Rule, known: Mapping[str, Any]) -> list[Recommendation]:
         weight = known.get("weight")
-        return [_recommendation(rule, a, weight if isinstance(weight, float) else None)
-                for a in rule.recommendations]
+        return [_recommendation(rule, a, weight if isinstance(weight, float) else None, self._citations[rule.id])
+                for a in self._advice[rule.id]]
 
     def _needs_data(self, run: Chained, kept: list[Recommendation]) -> tuple[NeedsData, ...]:
         found: dict[str, NeedsData] = {}
         cache: dict[str, set[str]] = {}  # producers are shared by many rules: walk each once a case
         for rule_id in self._ordered(run.lacking):  # the undecided rules
             rule = self._rules[rule_id]
-            if rule.recommendations:
+            if self._advice[rule_id]:
                 facts = self._base_facts_needed(rule, run, frozenset({rule_id}), cache)
                 found[rule_id] = NeedsData(rule_id, rule.title, tuple(sorted(facts)))
         for rec in kept:
@@ -194,11 +196,14 @@ class Evaluator:
             return cache[rule.id]
         needed: set[str] = set()
         for name in run.lacking.get(rule.id, ()):
-            producers = [p for p in self._producers.get(name, ()) if run.outcomes.get(p.id) is None
-                         and p.id not in seen]
-            below = set().union(*(self._base_facts_needed(p, run, seen | {p.id}, cache)
-                                  for p in producers))
-            needed |= below or {name}
+            below: set[str] = set()
+            for producer in self._producers.get(name, ()):
+                if producer.id not in seen and run.outcomes.get(producer.id) is None:
+                    below |= self._base_facts_needed(producer, run, seen | {producer.id}, cache)
+            if below:
+                needed |= below
+            else:
+                needed.add(name)
         cache[rule.id] = needed
         return needed
 
@@ -246,7 +251,7 @@ def derived_value(fact: str, producers: tuple[Rule, ...], outcomes: Outcomes) ->
     return settle(derivations(fact, producers), outcomes)
 
 
-def _recommendation(rule: Rule, action: Action, weight: float | None) -> Recommendation:
+def _recommendation(rule: Rule, action: Action, weight: float | None, citations: tuple[str, ...]) -> Recommendation:
     return Recommendation(
         rule=rule.id,
         version=rule.version,
@@ -254,7 +259,7 @@ def _recommendation(rule: Rule, action: Action, weight: float | None) -> Recomme
         subject=action.subject,
         strength=action.strength,
         text=action.text,
-        citations=tuple(f"{c.ref}: {c.locator}" for c in rule.citations),
+        citations=citations,
         dose=compute_dose(action, weight),
         permanent=action.permanent,
         interval=action.interval,
@@ -263,9 +268,11 @@ def _recommendation(rule: Rule, action: Action, weight: float | None) -> Recomme
     )
 
 
+_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
+
+
 def _reading_order(rec: Recommendation) -> tuple[int, str, str, str]:
-    rank = ACTION_ORDER.index(rec.action) if rec.action in ACTION_ORDER else len(ACTION_ORDER)
-    return rank, rec.subject, rec.rule, rec.text
+    return _RANK.get(rec.action, len(ACTION_ORDER)), rec.subject, rec.rule, rec.text
 
 
 def evaluate(guidelines: GuidelineSet, case: Case, explain: bool = False) -> Result:
