@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate import MAIN
 from bench.run import child_run, engines, machine, normalised
+from engine.errors import Location
 from engine.evaluate import Evaluator
+from engine.facts import normalize_facts
 from engine.model import Case
 from engine.repository import load_repository
 
@@ -49,6 +51,42 @@ def latency(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> tuple
     return statistics.median(medians) * 1e3, statistics.median(p99s) * 1e3, statistics.median(cpu) * 1e3
 
 
+def phases(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> dict[str, float]:
+    """Median microseconds a case in each phase of an evaluation: facts normalised, forward chaining
+    (our part), durable_rules sessions, and building the result."""
+    spent = [0.0]
+    runtime = evaluator._runtime
+    real_run = runtime.run
+
+    def timed(ruleset: Any, properties: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return real_run(ruleset, properties)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    runtime.run = timed  # type: ignore[method-assign]
+    found: dict[str, list[float]] = {"normalise": [], "chaining (ours)": [], "durable_rules": [], "result": []}
+    try:
+        for _ in range(repeat):
+            for item in cases:
+                here = Location(item.id)
+                start = time.perf_counter()
+                values, _problems = normalize_facts(item.facts, evaluator.guidelines.facts, lambda _p, here=here: here)
+                chained, spent[0] = time.perf_counter(), 0.0
+                run = evaluator._chain(values)
+                built = time.perf_counter()
+                evaluator._result(item.id, run, False)
+                done = time.perf_counter()
+                found["normalise"].append(chained - start)
+                found["chaining (ours)"].append(built - chained - spent[0])
+                found["durable_rules"].append(spent[0])
+                found["result"].append(done - built)
+    finally:
+        runtime.run = real_run  # type: ignore[method-assign]
+    return {name: statistics.median(times) * 1e6 for name, times in found.items()}
+
+
 def wall(commands: tuple[list[str], ...], repeat: int) -> float:
     """Median wall seconds of running the commands one after the other (each must succeed)."""
     runs = []
@@ -71,6 +109,7 @@ def measure(repeat: int) -> dict[str, Any]:
         evaluator.evaluate(item)
     found: dict[str, Any] = {"rules": len(loaded.guidelines.active_rules), "cases": len(cases)}
     found["median_ms"], found["p99_ms"], found["cpu_ms"] = latency(evaluator, cases, repeat)
+    found["phases"] = phases(evaluator, cases, repeat)
     found["engines"] = engines(loaded, cases, normalised(cases, loaded), repeat)
     found["test_s"] = wall((["test", "--coverage"],), repeat)
     found["main_s"] = wall(MAIN_COMMAND, repeat)
@@ -105,6 +144,8 @@ def table(found: dict[str, Any]) -> str:
              "| measure | result | target | met? |", "|---|---:|---|---|"]
     for name, result, target, met in rows:
         lines.append(f"| {name} | {result} | {target} | {'' if met is None else 'yes' if met else '**no**'} |")
+    lines += ["", "| phase of one evaluation | median µs |", "|---|---:|"]
+    lines += [f"| {name} | {micro:,.0f} |" for name, micro in found["phases"].items()]
     return "\n".join(lines)
 
 
