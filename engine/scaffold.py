@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from engine.errors import GuidelineError
+from engine.errors import GuidelineError, Problem
 from engine.fmt import format_text, schema_dir_for
+from engine.loader import parse_text
 from engine.model import All, AnyOf, Condition, FactDef, GuidelineSet, Not, Rule, rule_from
 from engine.repository import CASES_DIR
 from engine.satisfy import Patient, Solver, TooComplex, dnf
@@ -76,7 +77,11 @@ def new_rule(root: Path, g: GuidelineSet, topic: str, prefix: str | None, title:
         fact=fact, test=test, subject=_first(g.subjects, "azathioprine"),
         ref=_first(g.references, "TODO-reference"), today=today.isoformat(), next=_in_two_years(today))
     rule_text = format_text(body, display, schema_dir_for(display))
-    rule = rule_from(yaml.safe_load(rule_text), display)
+    # Read back as every rule file is read (dates stay text, as `guideline validate` sees them).
+    parsed = parse_text(rule_text.encode("utf-8"), display)
+    if isinstance(parsed, Problem):
+        raise ScaffoldError(f"the new rule could not be read back: {parsed}")
+    rule = rule_from(parsed.data, display)
     return [NewFile(display, rule_text), new_case(g, rule, root)]
 
 
