@@ -450,7 +450,14 @@ def run_checks(loaded: Loaded, today: dt.date | None = None, checks: tuple[Check
     ctx = Context(loaded, today or dt.date.today())
     found = [problem for check in checks for problem in check(ctx)]
     broken = {p.location.path for p in loaded.problems if p.severity == "error"}
-    return [p for p in found if not _follows_from(p, broken)]
+    misread = {p.location.path for p in found if p.code in _CONDITION_ERRORS}
+    return [p for p in found if not _follows_from(p, broken) and not (p.code == "W-UNSATISFIABLE"
+                                                                     and p.location.path in misread)]
+
+
+#: A condition comparing with a value its fact cannot take (a misspelt category value, say)
+#: cannot hold as written: saying also that it can never hold would repeat the error in vaguer words.
+_CONDITION_ERRORS = frozenset({"E-UNKNOWN-VALUE", "E-UNKNOWN-VALUESET", "E-VALUE-TYPE"})
 
 
 #: "unknown X" problems that follow from a dictionary file that did not load: that file's own

@@ -209,3 +209,12 @@ def test_a_condition_too_large_to_analyse_is_named_not_guessed(tmp_path: Path) -
                                 dose_rule("AZA-DOSE-002", HIGH_WBC, 1, 1.5)])
     assert [p.code for p in found] == ["W-CONDITION-COMPLEX"]
     assert "too many alternatives" in found[0].message and found[0].severity == "warning"
+
+
+def test_a_misspelt_value_is_reported_once_not_also_as_an_impossible_condition(tmp_path: Path) -> None:
+    when = {"all": [{"fact": "tpmt_status", "equals": "absnet"}, {"fact": "wbc", "below": 3}]}
+    root = make_repo(tmp_path, rules=[dose_rule("AZA-DOSE-001", when, 2, 2.5)], cases=[])
+    codes = [p.code for p in validate_repository(root, today=TODAY).problems
+             if p.location.path.endswith("AZA-DOSE-001.yaml")]
+    assert "E-UNKNOWN-VALUE" in codes
+    assert "W-UNSATISFIABLE" not in codes
