@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Location, Problem
-from engine.gates import gates
+from engine.gates import Gate, gates
 from engine.model import All, AnyOf, Condition, GuidelineSet, Multiple, Rule, Test, facts_used
 from engine.nnf import alternatives, nnf
 from engine.properties import Spec, property_for
@@ -55,7 +55,12 @@ class CompiledRule:
     alternatives: int
     properties: frozenset[str]
     requires: frozenset[str]  # properties every match needs: without them the rule cannot fire
-    affinity: str = ""  # the rule's gates, written out: rules sharing gates share rulesets
+    gates: frozenset[Gate] = frozenset()  # equality tests every alternative needs (engine/gates.py)
+
+    @property
+    def affinity(self) -> str:
+        """The rule's gates, written out: rules sharing gates share rulesets."""
+        return " & ".join(sorted(f"{g.fact} in {sorted(map(str, g.allowed))}" for g in self.gates))
 
 
 @dataclass(frozen=True)
@@ -206,8 +211,7 @@ def compile_rule(rule: Rule, stratum: int, patterns: _Patterns) -> CompiledRule:
         alternatives=alternatives(positive),
         properties=frozenset(properties_read(pattern)) - set(DISCRIMINATOR),
         requires=patterns.requires(positive),
-        affinity=" & ".join(sorted(f"{g.fact} in {sorted(map(str, g.allowed))}"
-                                   for g in gates(positive, patterns.list_facts))),
+        gates=gates(positive, patterns.list_facts),
     )
 
 

@@ -14,10 +14,9 @@ from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
 from engine.explain import facts_read, failed_tests
 from engine.facts import normalize_facts
-from engine.gates import GateIndex, gates
+from engine.gates import GateIndex
 from engine.kleene import compile_decision
 from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
-from engine.nnf import nnf
 from engine.precedence import apply_precedence
 from engine.properties import compute, computed, spec_inputs
 from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
@@ -60,10 +59,9 @@ class Evaluator:
                        for rs in layer for r in rs.rules}
         self._settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
         self._derivations = {fact: derivations(fact, rules) for fact, rules in self._producers.items()}
-        lists = frozenset(n for n, f in guidelines.facts.items() if f.type == "list")
         derived = {n for n, f in guidelines.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
-        self._gates = GateIndex({rule_id: gates(nnf(rule.when), lists) for rule_id, rule in self._rules.items()})
+        self._gates = GateIndex({r.rule_id: r.gates for layer in self.program.strata for rs in layer for r in rs.rules})
         self._all_false: Outcomes = dict.fromkeys(self._rules, False)
         self._ids = {rs.name: frozenset(r.rule_id for r in rs.rules) for layer in self.program.strata for rs in layer}
 

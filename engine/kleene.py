@@ -14,8 +14,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef, normalize_term
-from engine.properties import members_present, multiple_of
+from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet
+from engine.properties import list_members, members_present, multiple_of
 
 Truth = bool | None
 #: The truth of a condition and, when it is undecided, the absent facts that keep it so.
@@ -73,7 +73,7 @@ def _leaf(test: Test, valuesets: Mapping[str, ValueSet]) -> Decide:
         wanted = test.op == "known"
         return lambda values: ((fact in values) == wanted, _DECIDED)
     if test.op in ("contains", "not_contains"):
-        return _membership(fact, _members(test, valuesets), test.op == "contains")
+        return _membership(fact, list_members(test, valuesets), test.op == "contains")
     if isinstance(test.value, Multiple):
         return _relative(fact, test.value, _COMPARE[test.op])
     return _absolute(fact, test.value, _COMPARE[test.op])
@@ -113,12 +113,3 @@ def _absolute(fact: str, wanted: Any, compare: Callable[[Any, Any], Any]) -> Dec
             return None, lacking
         return bool(compare(value, wanted)), _DECIDED
     return decide
-
-
-def _members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
-    if isinstance(test.value, ValueSetRef):
-        found = valuesets.get(test.value.name)
-        words = found.values if found else ()
-    else:
-        words = (str(test.value),)
-    return tuple(normalize_term(w) for w in words)

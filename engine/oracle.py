@@ -9,11 +9,10 @@ and which tests a case meets (coverage.py), where speed does not matter.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet, ValueSetRef, normalize_term
-from engine.properties import members_present, multiple_of
+from engine.model import All, AnyOf, Condition, Multiple, Not, Test, ValueSet
+from engine.properties import list_members, members_present, multiple_of
 
 Truth = bool | None  # None: cannot be decided from what is known
 
@@ -36,26 +35,13 @@ def leaf_truth(test: Test, values: Mapping[str, Any], valuesets: Mapping[str, Va
     if test.op in ("known", "unknown"):
         return (test.fact in values) == (test.op == "known")
     if test.op in ("contains", "not_contains"):
-        found = members_present(values, test.fact, _members(test, valuesets))
+        found = members_present(values, test.fact, list_members(test, valuesets))
         return None if found is None else found == (test.op == "contains")
     if isinstance(test.value, Multiple):
         value, limit = values.get(test.fact), multiple_of(values, test.value.times, test.value.of)
         return None if value is None or limit is None else _compare(test.op, value, limit)
     value = values.get(test.fact)
     return None if value is None else _compare(test.op, value, test.value)
-
-
-def _members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
-    if isinstance(test.value, ValueSetRef):
-        found = valuesets.get(test.value.name)
-        return _normalized(found.values) if found else ()
-    return _normalized((str(test.value),))
-
-
-@lru_cache(maxsize=4096)
-def _normalized(words: tuple[str, ...]) -> tuple[str, ...]:
-    # Value sets are read on every evaluation of every list test: spell them once, not per case.
-    return tuple(normalize_term(w) for w in words)
 
 
 def _compare(op: str, value: Any, wanted: Any) -> bool:

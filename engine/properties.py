@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 from engine.model import Multiple, Test, ValueSet, ValueSetRef, normalize_term
@@ -75,12 +76,25 @@ def _excess(fact: str, multiple: Multiple) -> tuple[str, Spec]:
 
 def _membership(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, Spec]:
     if isinstance(test.value, ValueSetRef):
-        members = valuesets[test.value.name].values if test.value.name in valuesets else ()
         name = f"{test.fact}__any__{_slug(test.value.name)}"
     else:
-        members = (str(test.value),)
         name = f"{test.fact}__has__{_slug(str(test.value))}"
-    return name, Membership(name, test.fact, tuple(sorted({normalize_term(m) for m in members})))
+    return name, Membership(name, test.fact, list_members(test, valuesets))
+
+
+def list_members(test: Test, valuesets: Mapping[str, ValueSet]) -> tuple[str, ...]:
+    """The words a `contains` test looks for, spelt as normalize_term spells them (an unknown value
+    set holds none)."""
+    if isinstance(test.value, ValueSetRef):
+        found = valuesets.get(test.value.name)
+        return _normalized(found.values if found else ())
+    return _normalized((str(test.value),))
+
+
+@lru_cache(maxsize=4096)
+def _normalized(words: tuple[str, ...]) -> tuple[str, ...]:
+    # Value sets are read by every list test of every case: spell them once.
+    return tuple(sorted({normalize_term(w) for w in words}))
 
 
 def _slug(word: str) -> str:
