@@ -6,9 +6,14 @@ OUT gets schema/ (copied), guidelines/ (facts, subjects, topics, references, one
 N rules) and tests/cases/ (M cases). About a fifth of the rules derive facts, in chains of
 depth 2 and 3 (a depth-3 fact is derived from a depth-2 fact, itself derived from a depth-1
 fact); the rest recommend, reading base and derived facts. As in real guidelines, a few facts
-are read by many rules and most by few (popularity falls as 1 / rank ** ZIPF), and a case gives
-a sample of the base facts weighted the same way: about GIVEN_SHARE of them, never more than
-MAX_FACTS (the case schema allows 250).
+are read by many rules and most by few (popularity falls as 1 / rank ** ZIPF).
+
+A case is one patient: it gives between CASE_FACTS[0] and CASE_FACTS[1] facts (its indication
+and treatment status among them), drawn from the base facts its indication's rules and the
+general rules read, the popular ones more often. The real fixtures give 6 facts (median) to 25.
+`--heavy-cases` writes cases as version 3 did instead: about GIVEN_SHARE of every base fact,
+never more than MAX_FACTS (the case schema allows 250), some 100-200 facts and 3 KB a file at
+5,000 rules, for measuring how reading scales with the size of a case.
 
 Rules are gated as the real ones are (96 of the 107 real rules test the treatment status or the
 indication in every alternative): most test `treatment_status`, and all but a few general ones
@@ -48,14 +53,16 @@ ACTIONS = ["avoid", "start", "caution", "consider", "counsel", "order_test", "do
 SUBJECTS = [f"{action.replace('_', '-')}-{k}" for action in ACTIONS for k in range(2)]
 WORDS = [f"drug-{i}" for i in range(12)]
 CATEGORY_VALUES = ["low", "mid", "high"]
-#: The case schema allows 250 facts; a case gives at most this many, so a repository of any size validates.
+#: How many facts a patient's case gives, its indication and treatment status included.
+CASE_FACTS = (6, 40)
+#: With --heavy-cases (version 3's cases): the case schema allows 250 facts; a case gives at most this many.
 MAX_FACTS = 200
-#: A case gives about this share of the base facts while that stays under MAX_FACTS.
+#: With --heavy-cases: a case gives about this share of the base facts while that stays under MAX_FACTS.
 GIVEN_SHARE = 0.5
 #: Fact popularity falls as 1 / rank ** ZIPF within each kind (numbers, categories, flags).
 ZIPF = 0.8
 #: Bumped whenever the same seed and sizes would write different files.
-VERSION = 3
+VERSION = 4
 
 
 class Shape:
@@ -208,18 +215,46 @@ def recommend_rules(chance: random.Random, shape: Shape, count: int) -> list[dic
     return found
 
 
-def given_facts(chance: random.Random, shape: Shape, most: int = MAX_FACTS) -> list[str]:
-    """Which base facts a case gives: about GIVEN_SHARE of them, never more than MAX_FACTS.
+def facts_read(node: Any) -> set[str]:
+    """Every fact a condition tests."""
+    if isinstance(node, list):
+        return set().union(*(facts_read(item) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    found = {node["fact"]} if "fact" in node else set()
+    return found.union(*(facts_read(node[key]) for key in ("all", "any", "not") if key in node))
+
+
+def indication_of(data: dict[str, Any]) -> str | None:
+    """The indication a rule is gated by, or None for a general rule."""
+    tests = data["when"].get("all", [])
+    return next((t["equals"] for t in tests if t.get("fact") == "indication"), None)
+
+
+def topic_reads(shape: Shape, rules: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """For each indication, the base facts its own rules and the general rules read, in case-file order."""
+    general: set[str] = set()
+    own: dict[str, set[str]] = {topic: set() for topic in shape.topics}
+    for data in rules:
+        topic = indication_of(data)
+        (own[topic] if topic else general).update(facts_read(data["when"]))
+    return {topic: [name for name in shape.base if name in own[topic] or name in general] for topic in shape.topics}
+
+
+def given_facts(chance: random.Random, shape: Shape, count: int, names: list[str]) -> list[str]:
+    """`count` of `names` (all of them if fewer), in their order.
 
     A weighted sample without replacement (Efraimidis and Spirakis: the largest u ** (1 / weight)),
-    so that a patient has the facts most rules read more often than the rare ones, as real records
-    do; a big repository's cases then still decide most rules though they give fewer of its facts.
+    so that a patient has the facts most rules read more often than the rare ones, as real records do.
     """
-    names = shape.base
-    count = min(most, sum(chance.random() < GIVEN_SHARE for _ in names))
     keys = {name: chance.random() ** (1 / shape.popularity[name]) for name in names}
     chosen = set(heapq.nlargest(count, names, key=keys.__getitem__))
     return [name for name in names if name in chosen]
+
+
+def heavy_count(chance: random.Random, shape: Shape, most: int) -> int:
+    """Version 3's case size: about GIVEN_SHARE of every base fact, never more than `most`."""
+    return min(most, sum(chance.random() < GIVEN_SHARE for _ in shape.base))
 
 
 def value(chance: random.Random, name: str) -> Any:
@@ -232,9 +267,16 @@ def value(chance: random.Random, name: str) -> Any:
     return chance.sample(WORDS, chance.randint(0, 4))
 
 
-def case(chance: random.Random, shape: Shape, number: int) -> dict[str, Any]:
-    gated = {"indication": case_topic(shape, number), "treatment_status": chance.choice(STATUSES)}
-    facts = {**gated, **{name: value(chance, name) for name in given_facts(chance, shape, MAX_FACTS - len(gated))}}
+def case(chance: random.Random, shape: Shape, number: int, reads: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Case `number`: a patient's worth of the facts its indication's rules read, or with no `reads`
+    a version 3 heavy case (a share of every base fact)."""
+    topic = case_topic(shape, number)
+    gated = {"indication": topic, "treatment_status": chance.choice(STATUSES)}
+    if reads is None:
+        names = given_facts(chance, shape, heavy_count(chance, shape, MAX_FACTS - len(gated)), shape.base)
+    else:
+        names = given_facts(chance, shape, chance.randint(*CASE_FACTS) - len(gated), reads[topic])
+    facts = {**gated, **{name: value(chance, name) for name in names}}
     return {"id": f"case-{number:06d}", "title": f"Synthetic patient {number}", "facts": facts}
 
 
@@ -271,7 +313,7 @@ def write(path: Path, data: Any) -> None:
     path.write_text(yaml.dump(data, Dumper=DUMPER, sort_keys=False, width=100), "utf-8")
 
 
-def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
+def generate(out: Path, rules: int, cases: int, seed: int = 1, heavy_cases: bool = False) -> Path:
     """Write the repository; returns its root."""
     chance = random.Random(seed)
     shape = Shape(rules)
@@ -285,20 +327,23 @@ def generate(out: Path, rules: int, cases: int, seed: int = 1) -> Path:
     write(g / "references.yaml", {"references": {"bench-reference": {
         "kind": "guideline", "title": "Synthetic", "authors": ["Benchmark"], "year": 2026}}})
     derives = derive_rules(chance, shape)
-    for data in [*derives, *recommend_rules(chance, shape, max(0, rules - len(derives)))]:
+    every_rule = [*derives, *recommend_rules(chance, shape, max(0, rules - len(derives)))]
+    for data in every_rule:
         write(g / "rules" / data["topic"] / f"{data['id']}.yaml", data)
+    reads = None if heavy_cases else topic_reads(shape, every_rule)
     for topic in shape.topics:
         (out / "tests" / "cases" / topic).mkdir(parents=True)
     for number in range(cases):
         path = out / "tests" / "cases" / case_topic(shape, number) / f"case-{number:06d}.yaml"
-        path.write_text(case_text(case(chance, shape, number)), "utf-8")
-    (out / ".generated").write_text(stamp(rules, cases, seed), "utf-8")
+        path.write_text(case_text(case(chance, shape, number, reads)), "utf-8")
+    (out / ".generated").write_text(stamp(rules, cases, seed, heavy_cases), "utf-8")
     return out
 
 
-def stamp(rules: int, cases: int, seed: int) -> str:
+def stamp(rules: int, cases: int, seed: int, heavy_cases: bool = False) -> str:
     """What OUT/.generated says: which version of this script wrote the repository, and with what."""
-    return f"bench/generate.py version {VERSION}: --rules {rules} --cases {cases} --seed {seed}\n"
+    heavy = " --heavy-cases" if heavy_cases else ""
+    return f"bench/generate.py version {VERSION}: --rules {rules} --cases {cases} --seed {seed}{heavy}\n"
 
 
 def main() -> None:
@@ -307,8 +352,10 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=100)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--heavy-cases", action="store_true",
+                        help="cases as version 3 wrote them: about half of every base fact (up to 200) instead of 6-40")
     args = parser.parse_args()
-    print(generate(args.out, args.rules, args.cases, args.seed))
+    print(generate(args.out, args.rules, args.cases, args.seed, args.heavy_cases))
 
 
 if __name__ == "__main__":

@@ -64,3 +64,20 @@ def test_case_files_read_as_yaml_writes_them() -> None:
     empty = {"id": "case-000000", "title": "Synthetic patient 0", "facts": {"medicines": []}}
     assert case_text(empty) == yaml.safe_dump(empty, sort_keys=False, width=100)
     assert case_text({**empty, "facts": {}}) == yaml.safe_dump({**empty, "facts": {}}, sort_keys=False, width=100)
+
+
+def test_a_case_gives_a_patients_worth_of_the_facts_its_indications_rules_read(tmp_path: Path) -> None:
+    root = generate(tmp_path / "repo", rules=400, cases=60)
+    rules = [yaml.safe_load(p.read_text("utf-8")) for p in (root / "guidelines" / "rules").rglob("*.yaml")]
+    read_by: dict[str, set[str]] = {}
+    for data in rules:
+        gate = bench.indication_of(data)  # type: ignore[attr-defined]
+        for topic in ([gate] if gate else {d["topic"] for d in rules}):
+            read_by.setdefault(topic, set()).update(bench.facts_read(data["when"]))  # type: ignore[attr-defined]
+    low, high = bench.CASE_FACTS  # type: ignore[attr-defined]
+    gates = {"indication", "treatment_status"}
+    for path in (root / "tests" / "cases").rglob("*.yaml"):
+        facts = yaml.safe_load(path.read_text("utf-8"))["facts"]
+        readable = read_by[facts["indication"]] - gates
+        assert low <= len(facts) <= high or len(facts) == 2 + len(readable)  # fewer only when it gives them all
+        assert set(facts) - gates <= readable
