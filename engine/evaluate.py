@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compiler import CompiledRuleset, Program, compile_guidelines
+from engine.compiler import CompiledRule, CompiledRuleset, Program, compile_guidelines
 from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
 from engine.explain import facts_read, failed_tests
@@ -57,13 +57,22 @@ class Evaluator:
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
-        self._settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
+        settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
+        self._settles_in = {fact: stratum for stratum, facts in enumerate(settled) for fact in facts}
         self._derivations = {fact: derivations(fact, rules) for fact, rules in self._producers.items()}
+        self._derives = {r.id: r.derives for r in guidelines.active_rules}
+        # What a stratum's derived facts are when none of their producers can hold for the patient
+        # (the common case in a big repository): worked out once, applied as one dict update.
+        self._fallback = [_fallback(facts, self._derivations) for facts in settled]
+        self._fallback_properties = [compute(fallback, ()) for fallback in self._fallback]
         derived = {n for n, f in guidelines.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
-        self._gates = GateIndex({r.rule_id: r.gates for layer in self.program.strata for rs in layer for r in rs.rules})
+        compiled = [(stratum, ruleset, rule) for stratum, layer in enumerate(self.program.strata)
+                    for ruleset in layer for rule in ruleset.rules]
+        self._gates = GateIndex({rule.rule_id: rule.gates for _, _, rule in compiled}, derived)
+        self._place = {rule.rule_id: (index, stratum, ruleset, rule)
+                       for index, (stratum, ruleset, rule) in enumerate(compiled)}
         self._all_false: Outcomes = dict.fromkeys(self._rules, False)
-        self._ids = {rs.name: frozenset(r.rule_id for r in rs.rules) for layer in self.program.strata for rs in layer}
 
     def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
         """Raise InputError (every problem, with locations) if the case's facts cannot be used."""
@@ -83,49 +92,76 @@ class Evaluator:
     # ------------------------------------------------------------ forward chaining
 
     def _chain(self, values: dict[str, Any]) -> Chained:
-        # Every rule starts false and each ruleset not wholly ruled out by a gate overwrites its rules:
-        # one copy of a prepared dict instead of a Python step for each of thousands of rules.
+        # Every rule starts false; only the rules no gate rules out are run or decided: one copy of a
+        # prepared dict instead of a Python step for each of thousands of rules.
         run = Chained(known=dict(values), outcomes=dict(self._all_false))
         properties = compute(run.known, self.program.specs)
-        ruled_out = self._gates.ruled_out(run.known)
-        for layer, settled in zip(self.program.strata, self._settled, strict=True):
-            for ruleset in layer:
-                if not ruled_out >= self._ids[ruleset.name]:
-                    self._run(ruleset, properties, run, ruled_out)
-            now_known = {}
-            for fact in settled:
-                value, by = settle(self._derivations[fact], run.outcomes)
-                if value is not None:
-                    now_known[fact], run.derived_by[fact] = value, by
-            run.known.update(now_known)
-            ruled_out |= self._gates.ruled_out(now_known)  # rules of higher strata gated by derived facts
-            # Between strata only derived facts, and the few properties computed from them, change.
-            properties.update(compute(now_known, ()))
-            properties.update(computed(run.known, self._derived_specs))
+        waiting = self._waiting(self._gates.possible(run.known))
+        pending: list[set[str]] = [set() for _ in self.program.strata]  # derived facts a live rule may set
+        for stratum, rulesets in enumerate(waiting):
+            for ruleset, candidates in rulesets:
+                for rule_id in self._run(ruleset, candidates, properties, run):
+                    for fact in self._derives[rule_id]:
+                        pending[self._settles_in[fact]].add(fact)
+            self._settle(stratum, pending[stratum], run, properties)
         return run
 
-    def _run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], run: Chained,
-             ruled_out: set[str]) -> None:
-        """Each rule of one ruleset: fired (true), ruled out by a gate (false), or decided beside durable."""
-        fired = self._fired(ruleset, properties, ruled_out)
-        run.fired |= fired
-        if not fired.isdisjoint(ruled_out):
-            raise EngineError(f"{sorted(fired & ruled_out)} fired although a known value rules them out; "
-                              "the compiled pattern is wrong")
-        for rule in ruleset.rules:
-            rule_id = rule.rule_id
-            run.outcomes[rule_id] = (True if rule_id in fired else False if rule_id in ruled_out
-                                     else self._not_fired(rule_id, run))
+    def _waiting(self, possible: set[str]) -> list[list[tuple[CompiledRuleset, list[CompiledRule]]]]:
+        """The possible rules grouped by ruleset, stratum by stratum, in compiled order."""
+        by_ruleset: dict[str, tuple[CompiledRuleset, list[CompiledRule]]] = {}
+        waiting: list[list[tuple[CompiledRuleset, list[CompiledRule]]]] = [[] for _ in self.program.strata]
+        for _, stratum, ruleset, rule in sorted(map(self._place.__getitem__, possible), key=_first):
+            if ruleset.name not in by_ruleset:
+                by_ruleset[ruleset.name] = (ruleset, [])
+                waiting[stratum].append(by_ruleset[ruleset.name])
+            by_ruleset[ruleset.name][1].append(rule)
+        return waiting
 
-    def _fired(self, ruleset: CompiledRuleset, properties: Mapping[str, Any], ruled_out: set[str]) -> frozenset[str]:
-        live = ruleset.live_rules(properties, ruled_out)
-        if not live:
-            return frozenset()  # every rule here is ruled out or lacks a property its pattern needs
+    def _run(self, ruleset: CompiledRuleset, candidates: list[CompiledRule], properties: Mapping[str, Any],
+             run: Chained) -> list[str]:
+        """Decide the candidates of one ruleset: fired (true), ruled out by a residual gate (false, as they
+        start), or decided beside durable. Returns the rules not ruled out."""
+        known = run.known
+        open_ = [rule for rule in candidates if self._gates.passes(rule.rule_id, known)]
+        live = [rule for rule in open_ if properties.keys() >= rule.requires]
+        fired = self._fired(ruleset, live, properties) if live else frozenset()
+        opened = [rule.rule_id for rule in open_]
+        if not fired.issubset(opened):
+            raise EngineError(f"{sorted(fired.difference(opened))} fired although a known value rules them out; "
+                              "the compiled pattern is wrong")
+        run.fired |= fired
+        for rule_id in opened:
+            run.outcomes[rule_id] = True if rule_id in fired else self._not_fired(rule_id, run)
+        return opened
+
+    def _fired(self, ruleset: CompiledRuleset, live: list[CompiledRule],
+               properties: Mapping[str, Any]) -> frozenset[str]:
         # Only what the rules that could match read: the fact durable parses is smaller, and a rule
         # left out cannot match without its properties (the cross-checks would say so if it did).
         reads = ruleset.properties if len(live) == len(ruleset.rules) else frozenset().union(
             *(rule.properties for rule in live))
         return self._runtime.run(ruleset, {name: properties[name] for name in sorted(reads & properties.keys())})
+
+    def _settle(self, stratum: int, live: set[str], run: Chained, properties: dict[str, Any]) -> None:
+        """The derived facts whose last producer ran in this stratum: their fallback value, unless a
+        producer that was run sets or leaves them otherwise."""
+        now_known = dict(self._fallback[stratum])
+        by: dict[str, tuple[str, ...]] = dict.fromkeys(now_known, ())
+        for fact in sorted(live):
+            value, by[fact] = settle(self._derivations[fact], run.outcomes)
+            if value is None:
+                now_known.pop(fact, None)
+                del by[fact]
+            else:
+                now_known[fact] = value
+        run.known.update(now_known)
+        run.derived_by.update(by)
+        # Between strata only derived facts, and the few properties computed from them, change.
+        properties.update(self._fallback_properties[stratum])
+        for fact in live:
+            properties.pop(fact, None)
+        properties.update(compute({fact: now_known[fact] for fact in live if fact in now_known}, ()))
+        properties.update(computed(run.known, self._derived_specs))
 
     def _not_fired(self, rule_id: str, run: Chained) -> bool | None:
         """Definitely false, or undecided for want of data. durable reads an absent fact as false,
@@ -217,6 +253,17 @@ def _settled_by_stratum(producers: Mapping[str, tuple[Rule, ...]], order: Mappin
     return settled
 
 
+def _fallback(facts: list[str], ways: Mapping[str, tuple[Derivation, ...]]) -> dict[str, Any]:
+    """Each fact's value when every one of its producers is definitely false (see `settle`)."""
+    none_hold = dict.fromkeys((rule_id for fact in facts for rule_id, _ in ways[fact]), False)
+    found = {fact: settle(ways[fact], none_hold)[0] for fact in facts}
+    return {fact: value for fact, value in found.items() if value is not None}
+
+
+def _first(item: tuple[int, Any, Any, Any]) -> int:
+    return item[0]
+
+
 def _producers(rules: tuple[Rule, ...]) -> dict[str, tuple[Rule, ...]]:
     found: dict[str, list[Rule]] = {}
     for rule in sorted(rules, key=lambda r: r.id):
@@ -232,7 +279,7 @@ def derivations(fact: str, producers: tuple[Rule, ...]) -> tuple[Derivation, ...
     return tuple((p.id, a.value) for p in producers for a in p.then if a.kind == "derive" and a.fact == fact)
 
 
-def settle(ways: tuple[Derivation, ...], outcomes: Outcomes) -> tuple[Any, tuple[str, ...]]:
+def settle(ways: tuple[Derivation, ...], outcomes: Mapping[str, bool | None]) -> tuple[Any, tuple[str, ...]]:
     """Set by the producers that fired (conflicting values: unknown); false when every producer
     that sets it true is definitely false; otherwise unknown."""
     fired = [(rule_id, value) for rule_id, value in ways if outcomes.get(rule_id) is True]

@@ -12,14 +12,16 @@ its constant tests for the same reason.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.model import All, AnyOf, Condition, Multiple, Test
 
 Allowed = frozenset[Any]  # the values for which the gate holds (strings, booleans or numbers)
-CACHE_LIMIT = 4096  # (fact, value) pairs remembered; numbers tested for equality could be many
+CACHE_LIMIT = 256  # (fact, value) pairs remembered, each a set of up to all the rules
+#: A fact gating this share of the rules or more is indexed value by value (see GateIndex).
+SELECTIVE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,36 +52,60 @@ def _gate(test: Test, list_facts: frozenset[str]) -> Gate | None:
 
 
 class GateIndex:
-    """Rule ids by the gates they pass through, so that a case's known values rule them out in bulk."""
+    """Rules by the gates they pass through, so that a case's known values rule them out in bulk.
 
-    def __init__(self, gated: Mapping[str, frozenset[Gate]]) -> None:
-        by_gate: dict[Gate, list[str]] = {}
+    A few facts gate a large share of the rules (indication, treatment status): for each of their
+    values the index keeps the rules that pass, and a case's possible rules are the intersection of
+    those sets, which costs what the smallest holds rather than what the repository holds. Every
+    other gate of a rule (a rarer fact, or a derived one known only after a stratum) is its residue,
+    checked rule by rule when its ruleset is about to run.
+    """
+
+    def __init__(self, gated: Mapping[str, frozenset[Gate]], derived: Container[str] = frozenset()) -> None:
+        self._everyone = frozenset(gated)
+        self._selective = _selective_facts(gated, derived)
+        self._blocks: dict[str, list[tuple[str, Allowed]]] = {fact: [] for fact in self._selective}
+        self._residue: dict[str, tuple[tuple[str, Allowed], ...]] = {}
         for rule_id in sorted(gated):
-            for gate in gated[rule_id]:
-                by_gate.setdefault(gate, []).append(rule_id)
+            ordered = sorted(gated[rule_id], key=lambda g: (g.fact, sorted(map(repr, g.allowed))))
+            for gate in ordered:
+                if gate.fact in self._blocks:
+                    self._blocks[gate.fact].append((rule_id, gate.allowed))
+            self._residue[rule_id] = tuple((g.fact, g.allowed) for g in ordered if g.fact not in self._blocks)
         self._cache: dict[tuple[str, Any], frozenset[str]] = {}
-        self._by_fact: dict[str, list[tuple[Allowed, tuple[str, ...]]]] = {}
-        for gate in sorted(by_gate, key=lambda g: (g.fact, sorted(map(repr, g.allowed)))):
-            self._by_fact.setdefault(gate.fact, []).append((gate.allowed, tuple(by_gate[gate])))
 
-    def ruled_out(self, known: Mapping[str, Any]) -> set[str]:
-        """The rules some known value makes definitely false."""
-        found: set[str] = set()
-        for fact in self._by_fact.keys() & known.keys():
-            found |= self._ruled_out_by(fact, known[fact])
+    def possible(self, known: Mapping[str, Any]) -> set[str]:
+        """The rules no known value of a selective fact rules out (their residues still to check)."""
+        passing = sorted((self._passing(fact, known[fact]) for fact in self._selective if fact in known), key=len)
+        if not passing:
+            return set(self._everyone)
+        found = set(passing[0])
+        for more in passing[1:]:
+            found &= more  # walks the smaller side: the cost of the most selective gate
         return found
 
-    def _ruled_out_by(self, fact: str, value: Any) -> frozenset[str]:
-        # Gated facts are categories and yes/no answers: few values, each worked out once.
+    def passes(self, rule_id: str, known: Mapping[str, Any]) -> bool:
+        """Whether the rule's residual gates let it through the known values (absent facts do)."""
+        residue = self._residue[rule_id]
+        return not residue or all(fact not in known or known[fact] in allowed for fact, allowed in residue)
+
+    def _passing(self, fact: str, value: Any) -> frozenset[str]:
+        # Selective facts are categories and yes/no answers: few values, each worked out once.
         key = (fact, value)
         cached = self._cache.get(key)
         if cached is None:
-            cached = frozenset(rule_id for allowed, rule_ids in self._by_fact[fact] if value not in allowed
-                               for rule_id in rule_ids)
+            cached = self._everyone.difference(
+                rule_id for rule_id, allowed in self._blocks[fact] if value not in allowed)
             if len(self._cache) < CACHE_LIMIT:
                 self._cache[key] = cached
         return cached
 
-    @property
-    def facts(self) -> Iterable[str]:
-        return self._by_fact.keys()
+
+def _selective_facts(gated: Mapping[str, frozenset[Gate]], derived: Container[str]) -> tuple[str, ...]:
+    """The given (not derived) facts that gate at least SELECTIVE_SHARE of the rules."""
+    counts: dict[str, int] = {}
+    for found in gated.values():
+        for fact in {gate.fact for gate in found}:
+            counts[fact] = counts.get(fact, 0) + 1
+    return tuple(sorted(fact for fact, count in counts.items()
+                        if fact not in derived and count >= SELECTIVE_SHARE * len(gated)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_kit import act, case, fact, guidelines, rule
+from engine_kit import act, case, derive, fact, guidelines, rule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_oracle_property import DERIVED, conditions, normalized, patients
@@ -121,3 +121,28 @@ def test_rules_a_known_value_rules_out_are_false_without_a_session(monkeypatch: 
     assert evaluator.rule_outcomes(case(tpmt_status="absent", wbc=2.5)) == {
         "AZA-G-001": False, "AZA-G-002": False, "AZA-G-003": True, "AZA-G-004": True, "AZA-G-005": True}
     assert len(opened) == 1
+
+
+def test_a_rarer_gate_and_a_derived_gate_rule_out_their_rules_once_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tpmt_status gates every rule (indexed value by value); pregnant gates one rule in 22 and
+    # severe_cytopenia, a derived fact, one in a higher stratum: both checked rule by rule.
+    gated = [rule(f"AZA-G-{i:03d}", {"all": [fact("tpmt_status", equals="absent"), fact("wbc", below=i)]}, act("hold"))
+             for i in range(1, 21)]
+    g = guidelines(
+        *gated,
+        rule("AZA-P-001", {"all": [fact("tpmt_status", equals="absent"), fact("pregnant", equals=True),
+                                   fact("wbc", below=5)]}, act("hold")),
+        rule("AZA-D-001", {"all": [fact("tpmt_status", equals="absent"), fact("platelets", below=100)]},
+             derive("severe_cytopenia")),
+        rule("AZA-S-001", {"all": [fact("tpmt_status", equals="absent"), fact("severe_cytopenia", equals=True),
+                                   fact("wbc", below=5)]}, act("stop")))
+    evaluator = Evaluator(g)
+    opened = _sessions(evaluator, monkeypatch)
+    assert set(evaluator.rule_outcomes(case(tpmt_status="normal")).values()) == {False}
+    assert opened == []
+    outcomes = evaluator.rule_outcomes(case(tpmt_status="absent", pregnant=False, platelets=200.0))
+    assert outcomes["AZA-P-001"] is False and outcomes["AZA-D-001"] is False  # though wbc is missing
+    assert outcomes["AZA-S-001"] is False  # severe_cytopenia is now known false
+    assert {outcomes[f"AZA-G-{i:03d}"] for i in range(1, 21)} == {None}
+    outcomes = evaluator.rule_outcomes(case(tpmt_status="absent", pregnant=True, platelets=50.0, wbc=4.0))
+    assert outcomes["AZA-P-001"] is True and outcomes["AZA-D-001"] is True and outcomes["AZA-S-001"] is True
