@@ -3,7 +3,8 @@
 A parsed case file and its line map cost far more memory than the case built from it; at
 50,000 cases keeping them for the checks was most of a run's memory. So each case is checked
 as soon as it is read (in a helper process when there are many), and only what the checks
-that need every case at once use is kept: where its id is written (duplicate ids).
+that need every case at once use is kept. Where a case's id is written is looked up again only
+for a duplicate id (see `id_location`): most files are read without positions (engine.loader).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from engine.errors import Location, Problem
 from engine.facts import Locate, normalize_facts
-from engine.loader import Document
+from engine.loader import Document, load_file
 from engine.model import Case, Expected, FactDef, case_from
 from engine.schema import did_you_mean
 
@@ -30,9 +31,8 @@ class CaseVocabulary:
 
 @dataclass(frozen=True)
 class CaseFindings:
-    """A case's own problems, in the order they are reported, and where its id is written."""
+    """A case's own problems, in the order they are reported."""
 
-    id_at: Location
     misnamed: tuple[Problem, ...]  # reported before a duplicate id
     others: tuple[Problem, ...]  # reported after it
 
@@ -61,7 +61,13 @@ def case_findings(case: Case, locate: Locate, vocabulary: CaseVocabulary) -> Cas
             problems.append(Problem(locate(("expect", "needs_data", i)),
                                     f"unknown fact '{name}'{did_you_mean(name, sorted(vocabulary.facts))}",
                                     "E-UNKNOWN-FACT"))
-    return CaseFindings(locate(("id",)), misnamed, tuple(problems))
+    return CaseFindings(misnamed, tuple(problems))
+
+
+def id_location(root: Path, case_path: str) -> Location:
+    """Where the case file at `case_path` (from `root`) writes its id; the file is read again to find out."""
+    document = load_file(root / case_path, case_path)
+    return document.at(("id",)) if isinstance(document, Document) else Location(case_path)
 
 
 def _expectation_problems(items: tuple[Expected, ...], key: str, locate: Locate,

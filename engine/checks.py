@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.case_checks import CaseVocabulary, case_findings
+from engine.case_checks import CaseVocabulary, case_findings, id_location
 from engine.conflicts import conflict_problems
 from engine.errors import Location, Problem
 from engine.facts import VALUE_DECIMALS
@@ -373,12 +373,15 @@ def check_cases(ctx: Context) -> Iterator[Problem]:
     vocabulary: CaseVocabulary | None = None
     for case in ctx.loaded.cases:
         findings = ctx.loaded.case_findings.get(case.path)
+        document = ctx.loaded.case_documents.get(case.path)
         if findings is None:  # a case file read on its own (named on the command line): its document is here
+            assert document is not None, case.path
             vocabulary = vocabulary or case_vocabulary(ctx.loaded)
-            findings = case_findings(case, ctx.loaded.case_documents[case.path].at, vocabulary)
+            findings = case_findings(case, document.at, vocabulary)
         yield from findings.misnamed
         if counts[case.id] > 1:
-            yield Problem(findings.id_at, f"case id '{case.id}' is used twice", "E-DUPLICATE-ID")
+            where = document.at(("id",)) if document else id_location(ctx.loaded.root, case.path)
+            yield Problem(where, f"case id '{case.id}' is used twice", "E-DUPLICATE-ID")
         yield from findings.others
 
 

@@ -81,9 +81,12 @@ class Job:
     kind: str
 
 
-def read_file(job: Job, schemas: Schemas, confine_to: Path | None) -> FileRead:
-    """Parse and schema-check one file; `confine_to` (a resolved root) refuses paths that lead outside it."""
-    if confine_to is not None and _outside(job.path, confine_to):
+def read_file(job: Job, schemas: Schemas, confine_to: Path | None, folders: Folders | None = None) -> FileRead:
+    """Parse and schema-check one file; `confine_to` (a resolved root) refuses paths that lead outside it.
+
+    `folders` remembers where folders really are, for a run of files read together.
+    """
+    if confine_to is not None and _outside(job.path, confine_to, {} if folders is None else folders):
         problem = Problem(Location(job.display), "this path points outside the repository; it is not read",
                           "E-OUTSIDE")
         return FileRead(None, (problem,))
@@ -96,9 +99,10 @@ def read_file(job: Job, schemas: Schemas, confine_to: Path | None) -> FileRead:
     return FileRead(loaded, tuple(found))
 
 
-def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: CaseVocabulary) -> CaseRead:
+def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: CaseVocabulary,
+              folders: Folders | None = None) -> CaseRead:
     """Read one case file, build its case and check it on its own; its document is not kept."""
-    found = read_file(job, schemas, confine_to)
+    found = read_file(job, schemas, confine_to, folders)
     document = found.accepted
     if document is None:
         return CaseRead(found.document is not None, None, None, found.problems)
@@ -106,12 +110,26 @@ def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: C
     return CaseRead(True, case, case_findings(case, document.at, vocabulary), ())
 
 
-def _outside(path: Path, root: Path) -> bool:
+#: Folder -> where it really is (symbolic links followed), for files read together.
+Folders = dict[Path, Path]
+
+
+def _outside(path: Path, root: Path, folders: Folders) -> bool:
     try:
-        path.resolve().relative_to(root)
+        _real_path(path, folders).relative_to(root)
     except (ValueError, OSError, RuntimeError):
         return True
     return False
+
+
+def _real_path(path: Path, folders: Folders) -> Path:
+    """path.resolve(), resolving each folder once: a file that is no link lies where its folder really is."""
+    if path.name in ("", ".", "..") or path.is_symlink():
+        return path.resolve()
+    folder = path.parent
+    if folder not in folders:
+        folders[folder] = folder.resolve()
+    return folders[folder] / path.name
 
 
 def read_many(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None) -> list[FileRead]:
@@ -142,9 +160,10 @@ def _read_all(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
 
 def _read_chunk_here(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
                      vocabulary: CaseVocabulary | None) -> list[Read]:
+    folders: Folders = {}
     if vocabulary is None:
-        return [read_file(job, schemas, confine_to) for job in jobs]
-    return [read_case(job, schemas, confine_to, vocabulary) for job in jobs]
+        return [read_file(job, schemas, confine_to, folders) for job in jobs]
+    return [read_case(job, schemas, confine_to, vocabulary, folders) for job in jobs]
 
 
 def helpers_for(files: int) -> int:

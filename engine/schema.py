@@ -292,18 +292,19 @@ def _walk_condition(document: Document, node: Any, path: tuple[Any, ...], out: l
         return
     groups = [g for g in _GROUPS if g in node]
     tests = [t for t in _TESTS if t in node]
-    where = document.at(path)
     if len(groups) > 1 or (groups and ("fact" in node or tests)):
-        out.append(Problem(where, f"a condition holds one thing; found {', '.join(groups + tests)}: "
+        out.append(Problem(document.at(path), f"a condition holds one thing; found {', '.join(groups + tests)}: "
                            "nest them under all: or any:", "E-CONDITION-SHAPE"))
     elif groups:
         children = node[groups[0]]
         for i, child in enumerate(children if isinstance(children, list) else [children]):
             _walk_condition(document, child, (*path, groups[0], i) if groups[0] != "not" else (*path, "not"), out)
     elif "fact" not in node:
-        out.append(Problem(where, "this condition names no fact; add `fact:` and one test such as `equals:`",
+        out.append(Problem(document.at(path),
+                           "this condition names no fact; add `fact:` and one test such as `equals:`",
                            "E-CONDITION-SHAPE"))
     elif len(tests) != 1:
         found = f"found {', '.join(tests)}" if tests else "found none"
-        out.append(Problem(where, f"a test on '{node['fact']}' needs exactly one of {', '.join(_TESTS)}; {found}",
+        out.append(Problem(document.at(path),
+                           f"a test on '{node['fact']}' needs exactly one of {', '.join(_TESTS)}; {found}",
                            "E-CONDITION-SHAPE"))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from repo_builder import MAIN
 
 from engine import loader
 from engine.errors import Problem
@@ -262,3 +266,83 @@ def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     problem = load_file(pipe, "rule.yaml")
     assert isinstance(problem, Problem) and problem.code == "E-FILE"
+
+
+def test_a_missing_file_is_not_a_regular_file(tmp_path: Path) -> None:
+    problem = load_file(tmp_path / "gone.yaml", "gone.yaml")
+    assert isinstance(problem, Problem) and problem.code == "E-FILE"
+
+
+# ---------------------------------------------------------------- the quick path and the careful one
+# Most files are read from libyaml's events without noting positions (loader._quick_data); the
+# careful path reads whatever the quick one declines. Both must give the same data for every text
+# the quick path accepts, and the quick path must decline every text the careful one refuses.
+
+SOUP = ["\n", "  ", "- ", ": ", ":", "a", "b", "id", "[", "]", "{", "}", ", ", "&a ", "*a", "!!str ", "!x ",
+        "<<: ", "'", '"', "# c", "---\n", "...\n", "? ", "|\n", ">-\n", "\t", "1e999", ".nan", "-.inf", "1e13",
+        "yes", "~", "null", "true", "False", "0x1F", "3.5", "-0", "+.5", "1" * 25, "é", "\\ud800", "\u202e"]
+
+
+def quick_and_careful(text: str) -> tuple[object, Document | Problem]:
+    return loader._quick_data(text), loader._parse_fully(text, "f.yaml", None)
+
+
+def assert_same_reading(text: str) -> None:
+    quick, careful = quick_and_careful(text)
+    if quick is loader._DECLINED:
+        return
+    assert isinstance(careful, Document), f"the quick path accepted what the careful one refuses: {careful}"
+    assert json.dumps(quick) == json.dumps(careful.data)  # the same types (1 is not 1.0 nor true), order too
+
+
+def every_yaml_text_of_the_project() -> list[Path]:
+    folders = [MAIN / "guidelines", MAIN / "tests", MAIN / "examples"]
+    return sorted(p for folder in folders for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def test_both_paths_read_every_file_of_the_project_alike() -> None:
+    files = every_yaml_text_of_the_project()
+    quick = 0
+    for path in files:
+        text = path.read_bytes().decode("utf-8-sig", "replace").replace("\r\n", "\n")
+        assert_same_reading(text)
+        quick += loader._quick_data(text) is not loader._DECLINED
+    assert len(files) > 300 and quick > 0.9 * len(files)  # the quick path is the common one
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x 1\nb: *x\n", "a: !!str 3\n", "a: !x 3\n", "a: 1\na: 2\n", "<<: {a: 1}\n", "a: 1\n---\nb: 2\n",
+    "a: .inf\n", "a: 1e13\n", "a: \"\\ud800\"\n", "\"\\ud800\": 1\n", "~\n", "# only a comment\n", "---\n",
+    "- 1" + "1" * 25 + "\n", "? [a]\n: 1\n", "a: b: c\n", "a:\n\t- b\n", "a: [" * 50 + "]" * 50 + "\n",
+    "a:\n" + "".join("  " * i + "  b:\n" for i in range(loader.MAX_DEPTH)) + "  " * (loader.MAX_DEPTH + 1) + "c: 1\n",
+])
+def test_the_quick_path_declines_what_only_the_careful_one_may_judge(text: str) -> None:
+    assert loader._quick_data(text) is loader._DECLINED
+    assert_same_reading(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: [x, 2.5, {c: true}]\nd: yes\ne: '3'\nf: |\n  t\ng: ~\n'<<': 1\n1: one\n",
+    "- 1\n- -2\n- +3\n- .5\n- 1e3\n- 1E-3\n- 0o17\n- 12:30\n- 1_000\n- " + "1" * 12 + "\n- -0\n- ''\n",
+    "title: Platelets of 49 ×10⁹/L\nstory: >-\n  A man\n  of 66.\nlist:\n- {action: avoid, subject: x}\n",
+    "a: [" * 10 + "]" * 10 + "\n",
+])
+def test_the_quick_path_reads_ordinary_text_as_the_careful_one_does(text: str) -> None:
+    assert loader._quick_data(text) is not loader._DECLINED
+    assert_same_reading(text)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.one_of(st.sampled_from(SOUP), st.text(max_size=3)), max_size=40).map("".join))
+def test_both_paths_read_yaml_like_text_alike(text: str) -> None:
+    assert_same_reading(text.replace("\r\n", "\n"))
+
+
+def test_positions_are_worked_out_when_first_asked_for_and_match_the_careful_path() -> None:
+    raw = b"id: X\nwhen:\n  all:\n    - fact: wbc\n      below: 2\n"
+    document = parse_text(raw, "r.yaml")
+    assert isinstance(document, Document) and document.known_positions is None  # read on the quick path
+    careful = loader._parse_fully(raw.decode(), "r.yaml", None)
+    assert isinstance(careful, Document) and careful.known_positions is not None
+    assert document.positions == careful.positions
+    assert document.known_positions is not None  # kept for the next question
