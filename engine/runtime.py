@@ -1,17 +1,25 @@
 """The only module that imports durable_rules: one host, one session per run, every guard.
 
+Sessions go straight to durable's C engine (the `durable_rules_engine` extension): assert the
+patient fact, then read which rules matched from the actions it queues, acknowledging each. Its
+Python layer (durable.engine) would do the same through a closure, two JSON round trips of the
+session state and a clock reading for every action: two thirds of a session's time, measured in
+bench/RESULTS.md. durable.engine is used only to register rulesets (its Host builds them).
+
 Guards (each pinned by a test in tests/test_durable_guards.py):
 - one host per process, and a host without durable's timer threads (we never use timers; the
-  threads never stop and could run our actions from another thread between two calls);
+  threads never stop and could run actions from another thread between two calls);
 - a ruleset is registered once per content hash, from a fresh dict (set_rulesets mutates it);
+  the Python actions it requires are never run (a session never enters durable's Python layer)
+  and raise if they ever are;
 - only typed values are asserted: finite floats, booleans, strings (never ints or numeric text);
 - one session id per run, always deleted, one live session at a time (a lock);
 - every ruleset's first session is a warm-up that triggers its warm-up rule (a fresh ruleset whose
   first session triggered nothing crashes in delete_state); after that, a patient who matches no
-  rule is durable's MessageNotHandledException, read as "nothing fired", and a patient session
-  that returns normally must have run an action (else the engine did not see the patient);
-- an exception inside an action is swallowed by durable into the state: we raise it;
-- durable's DeprecationWarning on Python 3.12 (utcfromtimestamp) is silenced here, narrowly.
+  rule is durable's "not handled" answer, read as "nothing fired", and a handled patient must have
+  queued an action for its own session (else the engine did not see the patient);
+- a failure while actions are being read abandons the action and deletes the session, so the
+  next patient starts clean.
 """
 
 from __future__ import annotations
@@ -20,48 +28,26 @@ import itertools
 import json
 import math
 import threading
-import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from durable.engine import Host, MessageNotHandledException
+import durable_rules_engine
+from durable.engine import Host
 
 from engine.compiler import DISCRIMINATOR, RESERVED, WARM_UP, WARM_UP_FACT, CompiledRuleset
 from engine.errors import EngineError
 
 Fired = frozenset[str]  # the ids of the rules whose pattern matched
 
+#: durable's first answer to an asserted fact: 0 handled (actions queued), 1 no rule matched it.
+HANDLED, NOT_HANDLED = 0, 1
+
 
 class _QuietHost(Host):  # type: ignore[misc]
-    """durable's Host without its two background dispatch threads: every action runs in the caller."""
+    """durable's Host without its two background dispatch threads: nothing runs behind our back."""
 
     def _run(self) -> None:
         return None
-
-
-@contextmanager
-def _quiet_deprecations() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=DeprecationWarning)
-        yield
-
-
-class _Collector:
-    """What fired in one session: the ids of the rules whose pattern matched."""
-
-    def __init__(self, sid: str) -> None:
-        self.sid = sid
-        self.fired: set[str] = set()
-        self.actions = 0
-        self.strays: list[str] = []
-
-    def record(self, key: str, c: Any) -> None:
-        self.actions += 1
-        if str(c.s["sid"]) != self.sid:
-            self.strays.append(str(c.s["sid"]))
-        else:
-            self.fired.add(key)
 
 
 class Runtime:
@@ -69,30 +55,22 @@ class Runtime:
 
     def __init__(self) -> None:
         self._host = _QuietHost()
-        self._registered: set[str] = set()
+        self._handles: dict[str, int] = {}  # ruleset name -> durable's handle, once registered
         self._lock = threading.RLock()
         self._sids = itertools.count(1)
-        self._collector: _Collector | None = None
 
     def register(self, ruleset: CompiledRuleset) -> None:
         with self._lock:
-            if ruleset.name in self._registered:
+            if ruleset.name in self._handles:
                 return  # same content hash: reuse; a name can never be registered twice
             definition = json.loads(ruleset.definition)  # a fresh dict: set_rulesets mutates it
-            for key, rule in definition.items():
-                rule["run"] = self._action(key)
+            for rule in definition.values():
+                rule["run"] = _never_run
             self._host.set_rulesets({ruleset.name: definition})
-            self._registered.add(ruleset.name)
+            self._handles[ruleset.name] = self._host.get_ruleset(ruleset.name)._handle
             fired = self._session(ruleset, dict(WARM_UP_FACT))
             if fired != {WARM_UP}:
                 raise EngineError(f"the warm-up session of {ruleset.name} fired {sorted(fired)}, not {WARM_UP}")
-
-    def _action(self, key: str) -> Callable[[Any], None]:
-        def run(c: Any) -> None:
-            if self._collector is None:
-                raise EngineError("an action ran outside a session")
-            self._collector.record(key, c)
-        return run
 
     def run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> Fired:
         """Assert one patient fact into a fresh session; return what fired; always delete the session."""
@@ -103,33 +81,77 @@ class Runtime:
 
     def _session(self, ruleset: CompiledRuleset, fact: dict[str, Any]) -> Fired:
         sid = str(next(self._sids))
-        self._collector = collector = _Collector(sid)
+        handle = self._handles[ruleset.name]
+        # No delete_state after a failed assert: on a session whose assert failed (error 303, for
+        # one) durable aborts the whole process. One leaked session is the lesser harm.
+        answer, state = self._assert(ruleset, handle, {**fact, "sid": sid})
         try:
-            state = self._assert(ruleset, {**fact, "sid": sid})
-        except BaseException:
-            # No delete_state after a failed assert: on a session whose assert failed (error
-            # 303, for one) durable aborts the whole process. One leaked session is the lesser harm.
-            self._collector = None
-            raise
-        self._collector = None
-        self._delete(ruleset.name, sid)
-        _check(collector, state, ruleset.name)
-        return frozenset(collector.fired)
+            fired = self._matched(ruleset, handle, answer, state, sid)
+        except BaseException as exc:
+            _quietly(durable_rules_engine.abandon_action, handle, state)
+            self._delete(ruleset.name, handle, sid)
+            if isinstance(exc, EngineError):
+                raise
+            raise EngineError(f"reading what matched in {ruleset.name} failed: {exc!r}") from exc
+        self._delete(ruleset.name, handle, sid)
+        return fired
 
-    def _assert(self, ruleset: CompiledRuleset, fact: dict[str, Any]) -> Any:
+    def _assert(self, ruleset: CompiledRuleset, handle: int, fact: dict[str, Any]) -> tuple[int, int]:
         try:
-            with _quiet_deprecations():
-                return self._host.assert_fact(ruleset.name, fact)
-        except MessageNotHandledException:
-            return NOTHING_MATCHED
-        except Exception as exc:  # durable raises bare Exception and C errors: translate them
+            answer, state = durable_rules_engine.assert_fact(handle, json.dumps(fact, ensure_ascii=False))
+        except Exception as exc:  # durable raises bare Exception for its C errors: translate them
             raise EngineError(f"durable_rules could not evaluate ruleset {ruleset.name}: {exc!r}") from exc
+        return int(answer), state
 
-    def _delete(self, name: str, sid: str) -> None:
+    def _matched(self, ruleset: CompiledRuleset, handle: int, answer: int, state: int, sid: str) -> Fired:
+        """The rules of each action durable queued for this session, each action acknowledged."""
+        if answer == NOT_HANDLED:
+            return frozenset()
+        if answer != HANDLED:
+            raise EngineError(f"durable_rules gave the unexpected answer {answer} in {ruleset.name}")
+        started = durable_rules_engine.start_action_for_state(handle, state)
+        if not started:
+            raise EngineError(f"durable_rules handled the patient in {ruleset.name} but no action ran; "
+                              "the engine did not see the patient")
+        session, message = started
+        if str(json.loads(session).get("sid")) != sid:
+            raise EngineError(f"durable_rules queued an action of another session during session {sid}")
+        fired: set[str] = set()
+        while message:
+            fired.add(rule_of(message))
+            message = durable_rules_engine.complete_and_start_action(handle, state)
+        return frozenset(fired)
+
+    def _delete(self, name: str, handle: int, sid: str) -> None:
         try:
-            self._host.delete_state(name, sid)
+            durable_rules_engine.delete_state(handle, sid)
         except Exception as exc:
             raise EngineError(f"durable_rules could not delete session {sid} of {name}: {exc!r}") from exc
+
+
+def rule_of(message: str) -> str:
+    """The rule an action message is for: its only key (`{"RULE-ID":{"m":{...}}}`).
+
+    Read off the front of the text when the key needs no unescaping (rule ids never do): the rest
+    of the message is the whole patient fact, which parsing would cost more than the session."""
+    end = message.find('"', 2)
+    if message.startswith('{"') and message.startswith('":', end) and "\\" not in message[2:end]:
+        return message[2:end]
+    found = json.loads(message)
+    if not isinstance(found, dict) or len(found) != 1:
+        raise EngineError(f"durable_rules queued an action message of an unexpected shape: {message[:200]}")
+    return str(next(iter(found)))
+
+
+def _never_run(c: Any) -> None:
+    raise EngineError("durable_rules ran a Python action; the runtime reads actions itself")
+
+
+def _quietly(step: Callable[..., Any], *args: Any) -> None:
+    try:
+        step(*args)
+    except Exception:  # already failing: the first error is the one to report
+        return
 
 
 def checked_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,22 +164,6 @@ def checked_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
         if name in RESERVED:
             raise EngineError(f"property name {name} is reserved by the engine")
     return dict(properties)
-
-
-#: What `_assert` returns when durable says the fact matched no rule (MessageNotHandledException).
-NOTHING_MATCHED = object()
-
-
-def _check(collector: _Collector, state: Any, name: str) -> None:
-    if isinstance(state, dict) and "exception" in state:
-        raise EngineError(f"an action failed inside durable_rules ({name}): {str(state['exception'])[:300]}")
-    if collector.strays:
-        raise EngineError(f"actions of other sessions ran during session {collector.sid}: {collector.strays}")
-    if state is NOTHING_MATCHED and collector.actions:
-        raise EngineError(f"durable_rules said the patient matched no rule of {name}, yet actions ran")
-    if state is not NOTHING_MATCHED and not collector.actions:
-        raise EngineError(f"durable_rules handled the patient in {name} but no action ran; "
-                          "the engine did not see the patient")
 
 
 _SHARED: list[Runtime] = []

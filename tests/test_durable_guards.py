@@ -10,6 +10,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import durable_rules_engine
 import pytest
 from engine_kit import FACTS, act, case, fact, guidelines, keys, rule
 
@@ -113,8 +114,7 @@ def test_guard_a_session_durable_handled_without_running_an_action_is_an_error(
     # If durable ever returned normally without running our actions, the rules it matched would be
     # lost silently: the runtime refuses the result instead.
     evaluator = Evaluator(guidelines(rule("AZA-S-003", fact("wbc", below=1), act("stop"))))
-    monkeypatch.setattr(evaluator._runtime._host, "assert_fact", lambda name, fact: {"sid": fact["sid"]})
-    monkeypatch.setattr(evaluator._runtime._host, "delete_state", lambda name, sid: None)  # no session made
+    monkeypatch.setattr(durable_rules_engine, "start_action_for_state", lambda handle, state: None)
     with pytest.raises(EngineError, match="no action ran; the engine did not see the patient"):
         evaluator.evaluate(case(wbc=0.5))
 
@@ -290,18 +290,48 @@ def test_guard_thresholds_are_compiled_as_floats() -> None:
     assert '{"$gte":{"platelets":50.0}}' in ruleset.definition
 
 
-# ------------------------------------------------------------ exceptions inside actions
+# ------------------------------------------------------------ actions: read in C, never run in Python
 
 
-def test_guard_an_exception_inside_an_action_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    evaluator = Evaluator(guidelines(rule("AZA-E-001", fact("wbc", below=3), act("hold"))))
+def test_guard_sessions_never_enter_durables_python_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # durable's Python layer swallows exceptions of actions into the state (#305) and reads a
+    # clock that warns on Python 3.12; the runtime reads the queued actions itself instead.
+    import durable.engine
 
-    def failing(self: object, key: str, c: object) -> None:
-        raise RuntimeError("deliberate failure in an action")
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("durable's Python dispatch was used")
 
-    monkeypatch.setattr(runtime._Collector, "record", failing)
-    with pytest.raises(EngineError, match="deliberate failure in an action"):
-        evaluator.evaluate(case(wbc=1.0))
+    evaluator = Evaluator(guidelines(rule("AZA-E-001", fact("wbc", below=3), act("hold")),
+                                     rule("AZA-E-002", {"any": [fact("wbc", below=2), fact("platelets", below=50)]},
+                                          act("stop"))))
+    for name in ("Closure", "_unix_now"):
+        monkeypatch.setattr(durable.engine, name, refuse)
+    monkeypatch.setattr(durable.engine.Ruleset, "do_actions", refuse)
+    assert keys(evaluator.evaluate(case(wbc=1.0, platelets=20.0))) == {
+        ("hold", "azathioprine", "AZA-E-001"), ("stop", "azathioprine", "AZA-E-002")}
+    assert keys(evaluator.evaluate(case(wbc=9.0, platelets=200.0))) == set()
+
+
+def test_guard_a_failure_while_reading_actions_abandons_and_deletes_the_session(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    evaluator = Evaluator(guidelines(rule("AZA-E-003", fact("wbc", below=3), act("hold"))))
+    deleted: list[str] = []
+    real_delete = durable_rules_engine.delete_state
+
+    def counted(handle: int, sid: str) -> None:
+        deleted.append(sid)
+        real_delete(handle, sid)
+
+    def failing(message: str) -> str:
+        raise RuntimeError("deliberate failure reading an action")
+
+    monkeypatch.setattr(durable_rules_engine, "delete_state", counted)
+    with monkeypatch.context() as patched:
+        patched.setattr(runtime, "rule_of", failing)
+        with pytest.raises(EngineError, match="deliberate failure reading an action"):
+            evaluator.evaluate(case(wbc=1.0))
+    assert len(deleted) == 1
+    assert keys(evaluator.evaluate(case(wbc=1.0))) == {("hold", "azathioprine", "AZA-E-003")}  # starts clean
 
 
 # ------------------------------------------------------------ hosts, threads, registration
@@ -350,30 +380,6 @@ def test_guard_registering_the_same_rules_again_reuses_them_and_keeps_the_defini
     runtime.shared_runtime().register(ruleset)
     assert '"run"' not in ruleset.definition and json.loads(ruleset.definition)
     assert first.evaluate(case(wbc=1.0)) == second.evaluate(case(wbc=1.0))
-
-
-# ------------------------------------------------------------ Python 3.12 DeprecationWarning
-
-
-def test_guard_durables_utcfromtimestamp_warning_is_silenced_narrowly(monkeypatch: pytest.MonkeyPatch) -> None:
-    import warnings
-
-    import durable.engine
-
-    original = durable.engine._unix_now
-
-    def warns(message: str) -> object:
-        def now() -> float:
-            warnings.warn(message, DeprecationWarning, stacklevel=2)
-            return float(original())
-        return now
-
-    evaluator = Evaluator(guidelines(rule("AZA-W-001", fact("wbc", below=3), act("hold"))))
-    monkeypatch.setattr(durable.engine, "_unix_now", warns("datetime.datetime.utcfromtimestamp() is deprecated"))
-    assert keys(evaluator.evaluate(case(wbc=1.0))) == {("hold", "azathioprine", "AZA-W-001")}
-    monkeypatch.setattr(durable.engine, "_unix_now", warns("something else is deprecated"))
-    with pytest.raises(EngineError, match="something else is deprecated"):
-        evaluator.evaluate(case(wbc=1.0))
 
 
 def test_guard_fact_names_the_engine_uses_itself_are_refused() -> None:
