@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.model import GuidelineSet, Rule
 from engine.site_cases import CasePages, case_pages
+from engine.site_html import broken_raw_links, fill
 from engine.site_model import RelationIndex
 from engine.site_outcomes import CaseOutcome, SiteOutcomes, evaluate_all, failed_everywhere
 from engine.site_pages import (
@@ -44,6 +45,11 @@ HANDWRITTEN_LAST: list[dict[str, str] | str] = [
 #: page, so a menu of every rule makes the site grow with rules²; above this, the menu lists
 #: topics and each topic's page lists its rules.
 NAV_RULES_MAX = 300
+#: Topics, sources and case topics listed in the menu, at most, each. Material writes every entry
+#: (about 1.4 KB of markup) into every page and renders it again for each page: 200 entries made
+#: 140 KB of a 170 KB rule page and most of the theme's time. Above this, the section's index page
+#: lists them.
+NAV_LIST_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,18 @@ class Site:
     nav: list[Any]
     edit_paths: dict[str, str]   # page -> repository path of the YAML it is generated from
     not_in_nav: frozenset[str] = frozenset()  # pages reached by links only, not from the menu
+    raw: dict[str, tuple[str, ...]] = field(default_factory=dict)  # page -> its raw HTML blocks
+    #: Pages whose raw blocks stay out of the search index (rule pages: their worked examples), so
+    #: the index is not made to parse them: they are put in place after the theme, not before.
+    unsearched_raw: frozenset[str] = frozenset()
+
+    def whole(self, path: str) -> str:
+        """A page's Markdown with its raw blocks in place: what its reader gets, short of the theme."""
+        return fill(self.pages[path], self.raw.get(path, ()))
+
+    def broken_links(self) -> list[str]:
+        """Links in raw blocks (which MkDocs does not check) to a page or anchor the site lacks."""
+        return broken_raw_links(self.pages, self.raw)
 
 
 def topics_in_order(g: GuidelineSet) -> list[str]:
@@ -66,8 +84,11 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
     topics = topics_in_order(g)
     cases = case_pages(g, outcomes)
     index = RelationIndex(g)
-    pages = {rule_path(r): rule_page(g, r, RuleContext(outcomes.of_rule(r.id), cases.page_of, index.of(r)))
-             for r in g.rules}
+    pages: dict[str, str] = {}
+    raw: dict[str, tuple[str, ...]] = {}
+    for r in g.rules:
+        pages[rule_path(r)], raw[rule_path(r)] = rule_page(
+            g, r, RuleContext(outcomes.of_rule(r.id), cases.page_of, index.of(r)))
     pages.update({topic_path(t): topic_page(g, t) for t in topics})
     pages.update({source_path(s.ref): source_page(g, s) for s in g.sources})
     pages.update({
@@ -78,17 +99,23 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
         SCHEMAS: schemas_page(schema_names),
     })
     pages.update(cases.pages)
+    raw.update(cases.raw)
     edit_paths = {rule_path(r): r.path for r in g.rules if r.path}
     nav = navigation(g, topics, cases)
-    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav))
+    raw = {p: b for p, b in raw.items() if b}
+    examples = frozenset(rule_path(r) for r in g.rules) & raw.keys()
+    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav), raw, examples)
 
 
 def navigation(g: GuidelineSet, topics: Sequence[str], cases: CasePages) -> list[Any]:
     """The site's menu: hand-written pages, then rules by topic, then the reference pages."""
     listed = len(g.rules) <= NAV_RULES_MAX
-    by_topic = [{_topic_title(g, t): [topic_path(t), *(_rule_entries(g, t) if listed else [])]} for t in topics]
+    # Without its rules, a topic is a plain entry, not a section (a section is twice the markup).
+    by_topic = [{_topic_title(g, t): [topic_path(t), *_rule_entries(g, t)] if listed else topic_path(t)}
+                for t in topics]
     sources = [{_source_title(g, s.ref): source_path(s.ref)} for s in g.sources]
     case_topics = [{title: path} for title, path in cases.topics]
+    by_topic, sources, case_topics = (_bounded(entries) for entries in (by_topic, sources, case_topics))
     return [
         *HANDWRITTEN_FIRST,
         {"Rules": ["rules/index.md", *by_topic]},
@@ -99,6 +126,11 @@ def navigation(g: GuidelineSet, topics: Sequence[str], cases: CasePages) -> list
         {"JSON Schemas": SCHEMAS},
         *HANDWRITTEN_LAST,
     ]
+
+
+def _bounded(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A section's entries if there are few enough for the menu; else none (its index page lists them)."""
+    return entries if len(entries) <= NAV_LIST_MAX else []
 
 
 def _nav_pages(nav: Any) -> set[str]:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.model import GuidelineSet
+from engine.site_html import RawBlocks
 from engine.site_outcomes import CaseOutcome, SiteOutcomes, per_list
 from engine.site_paths import CASES, CASES_PER_PAGE, case_anchor, cases_path, link
 from engine.site_text import text
-from engine.site_worked import outcome_block, patient_brief
+from engine.site_worked import case_block
 
 #: Beyond this many cases the case pages stay out of the search index: indexing parses every
 #: page's HTML again (a third of the build at 10,000 cases) and the index, which every reader
@@ -22,6 +23,7 @@ class CasePages:
     """Every page of the cases section, the first page of each topic, and where each case is."""
 
     pages: dict[str, str]
+    raw: dict[str, tuple[str, ...]]       # page -> its raw HTML blocks (engine/site_html.py)
     topics: tuple[tuple[str, str], ...]   # (topic title, already escaped; its first page)
     page_of: dict[str, str]               # case id -> page
 
@@ -32,17 +34,20 @@ def case_pages(g: GuidelineSet, outcomes: SiteOutcomes) -> CasePages:
         by_topic.setdefault(o.case.topic, []).append(o)
     limit = per_list(len(outcomes.cases))
     pages: dict[str, str] = {}
+    raw: dict[str, tuple[str, ...]] = {}
     page_of: dict[str, str] = {}
     for topic, found in by_topic.items():
         chunks = [found[i:i + CASES_PER_PAGE] for i in range(0, len(found), CASES_PER_PAGE)]
         for number, chunk in enumerate(chunks, start=1):
             here = cases_path(topic, number)
+            blocks = RawBlocks()
             pages[here] = _front_matter(len(outcomes.cases)) + _topic_page(g, topic, chunk, (number, len(chunks)),
-                                                                           limit)
+                                                                           limit, blocks)
+            raw[here] = tuple(blocks.blocks)
             page_of.update((o.case.id, here) for o in chunk)
     titles = tuple((topic_title(g, t), cases_path(t)) for t in by_topic)
     pages[CASES] = _index(g, by_topic)
-    return CasePages(pages, titles, page_of)
+    return CasePages(pages, raw, titles, page_of)
 
 
 def _front_matter(case_count: int) -> str:
@@ -66,13 +71,12 @@ def _index(g: GuidelineSet, by_topic: dict[str, list[CaseOutcome]]) -> str:
 
 
 def _topic_page(g: GuidelineSet, topic: str, chunk: Sequence[CaseOutcome], place: tuple[int, int],
-                limit: int) -> str:
+                limit: int, blocks: RawBlocks) -> str:
     here = cases_path(topic, place[0])
     lines = [f"# Test cases: {topic_title(g, topic)}", "", *_pager(topic, here, place)]
-    for o in chunk:
+    for o in chunk:  # the headings stay Markdown: the page's table of contents lists the cases
         lines += [f"## {text(o.case.title)} {{#{case_anchor(o.case.id)}}}", "",
-                  f"Case {text(o.case.id)}. {text(o.case.story)}", "",
-                  f"*Patient:* {patient_brief(g, o.case, limit)}", "", outcome_block(g, o, here), ""]
+                  blocks.add(case_block(g, o, here, limit)), ""]
     return "\n".join(lines)
 
 

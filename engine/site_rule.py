@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.model import Action, Disagreement, GuidelineSet, Rule
+from engine.site_html import RawBlocks
 from engine.site_model import Relations, disagreements_of
 from engine.site_outcomes import RuleExamples
 from engine.site_paths import (
@@ -45,8 +46,10 @@ class RuleContext:
     relations: Relations
 
 
-def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> str:
+def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> tuple[str, tuple[str, ...]]:
+    """The page's Markdown and its raw HTML blocks (the worked examples; engine/site_html.py)."""
     here = rule_path(rule)
+    blocks = RawBlocks()
     sections = [
         _header(g, rule),
         _recommends(g, rule),
@@ -54,12 +57,12 @@ def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> str:
         _why(rule),
         _sources(g, rule, here),
         _disagreements(g, rule, here),
-        _examples(g, rule, context, here),
+        _examples(g, rule, context, here, blocks),
         _related(g, context.relations, here),
         _history(rule, here),
         SAFETY,
     ]
-    return _front_matter(rule) + "\n\n".join(s for s in sections if s) + "\n"
+    return _front_matter(rule) + "\n\n".join(s for s in sections if s) + "\n", tuple(blocks.blocks)
 
 
 def _front_matter(rule: Rule) -> str:
@@ -181,19 +184,20 @@ def _winner(g: GuidelineSet, d: Disagreement, here: str) -> str:
     return f"this rule, {text(d.winner)}" if winner and rule_path(winner) == here else rule_link(g, d.winner, here)
 
 
-def _examples(g: GuidelineSet, rule: Rule, context: RuleContext, here: str) -> str:
+def _examples(g: GuidelineSet, rule: Rule, context: RuleContext, here: str, blocks: RawBlocks) -> str:
     examples = context.examples
     if not examples.shown:
         return "## Worked examples\n\nNo test case exercises this rule yet."
     # Cases that name the rule in their expectations teach most; the page stays readable (and the
     # site's size stays linear in rules, not rules × cases) with a few, and the rest are linked.
-    shown = [worked_example(g, o, rule.id, here, context.page_of.get(o.case.id, CASES))
-             for o in examples.shown]
-    rest = examples.total - len(shown)
+    shown = "\n".join(worked_example(g, o, rule.id, here, context.page_of.get(o.case.id, CASES))
+                      for o in examples.shown)
+    parts = ["## Worked examples", blocks.add(shown)]
+    rest = examples.total - len(examples.shown)
     if rest > 0:
-        shown.append(f"{rest} more test case{'s' if rest > 1 else ''} exercise this rule: "
+        parts.append(f"{rest} more test case{'s' if rest > 1 else ''} exercise this rule: "
                      f"see [all test cases]({link(here, CASES)}).")
-    return "## Worked examples\n\n" + "\n\n".join(shown)
+    return "\n\n".join(parts)
 
 
 def _related(g: GuidelineSet, rel: Relations, here: str) -> str:

@@ -1,36 +1,37 @@
-"""A case as a worked example: the patient in brief and what the engine recommends for them."""
+"""A case as a worked example: the patient in brief and what the engine recommends for them.
+
+HTML, not Markdown (engine/site_html.py says why): these blocks are most of the site's text.
+"""
 
 from __future__ import annotations
 
-from engine.model import Case, GuidelineSet
+from engine.model import Case, FactDef, GuidelineSet
 from engine.result import Recommendation
+from engine.site_html import esc, link_html
 from engine.site_outcomes import CaseOutcome, Listing
-from engine.site_paths import case_anchor, link, rule_link
-from engine.site_text import (
-    fact_value_words,
-    indent,
-    label_of,
-    number,
-    strength_words,
-    subject_of,
-    text,
-    title_text,
-    verb_phrase,
-)
+from engine.site_paths import case_anchor, find_rule, rule_path
+from engine.site_text import ACTION_VERBS, STRENGTH_WORDS, label_of, number, subject_of, unit_of
 
 
 def worked_example(g: GuidelineSet, outcome: CaseOutcome, rule_id: str, here: str, case_page: str) -> str:
     """A short block for a rule page; this rule's own recommendations are marked."""
     case = outcome.case
-    lines = [
-        *([text(case.story), ""] if case.story else []),
-        f"*Patient:* {patient_brief(g, case)}",
-        "",
+    parts = [
+        f'<div class="admonition example">\n<p class="admonition-title">{esc(case.title)}</p>',
+        *([f"<p>{esc(case.story)}</p>"] if case.story else []),
+        f"<p><em>Patient:</em> {patient_brief(g, case)}</p>",
         outcome_block(g, outcome, here, rule_id),
-        "",
-        f"[The full case]({link(here, case_page, case_anchor(case.id))})",
+        f"<p>{link_html(here, case_page, 'The full case', case_anchor(case.id))}</p>\n</div>",
     ]
-    return f'!!! example "{title_text(case.title)}"\n\n' + indent("\n".join(lines))
+    return "\n".join(parts)
+
+
+def case_block(g: GuidelineSet, outcome: CaseOutcome, here: str, limit: int) -> str:
+    """A case on its topic's cases page, below its heading: the story, the patient, the listing."""
+    case = outcome.case
+    return "\n".join([f"<p>Case {esc(case.id)}. {esc(case.story)}</p>",
+                      f"<p><em>Patient:</em> {patient_brief(g, case, limit)}</p>",
+                      outcome_block(g, outcome, here)])
 
 
 def patient_brief(g: GuidelineSet, case: Case, limit: int | None = None) -> str:
@@ -39,43 +40,62 @@ def patient_brief(g: GuidelineSet, case: Case, limit: int | None = None) -> str:
     parts = []
     for name in names[:limit]:
         given = case.facts[name]
-        parts.append(f"{text(label_of(g, name))}: {fact_value_words(g.facts.get(name), given.value, given.unit)}")
+        parts.append(f"{esc(label_of(g, name))}: {fact_value(g.facts.get(name), given.value, given.unit)}")
     if limit is not None and len(names) > limit:
         parts.append(f"and {len(names) - limit} more facts (see the case file)")
     return "; ".join(parts) if parts else "no facts given"
 
 
+def fact_value(fact: FactDef | None, value: object, unit: str | None) -> str:
+    """A case's fact as a reader sees it: '62 kg', 'absent', 'prednisolone, allopurinol'."""
+    if isinstance(value, (list, tuple)):
+        return esc(", ".join(str(v) for v in value)) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return esc(f"{number(float(value))} {unit or unit_of(fact)}".strip())
+    return esc(str(value).replace("_", " "))
+
+
 def outcome_block(g: GuidelineSet, outcome: CaseOutcome, here: str, rule_id: str = "") -> str:
     if outcome.case.skip:
-        return f"*Not run:* {text(outcome.case.skip)}"
+        return f"<p><em>Not run:</em> {esc(outcome.case.skip)}</p>"
     if outcome.listing is None:
-        return ('!!! failure "The engine could not evaluate this case"\n\n'
-                f"    {text(outcome.error or 'no reason given')}")
+        return ('<div class="admonition failure">\n<p class="admonition-title">The engine could not evaluate '
+                f"this case</p>\n<p>{esc(outcome.error or 'no reason given')}</p>\n</div>")
     return listing_block(g, outcome.listing, here, rule_id)
 
 
 def listing_block(g: GuidelineSet, listing: Listing, here: str, rule_id: str = "") -> str:
     """What the engine recommends; with `rule_id` (a rule page) the listing holds what bears on that rule."""
-    lines = ["*The engine recommends:*", ""]
-    lines += [_recommendation(g, r, here, rule_id) for r in listing.recommendations] or ["- nothing"]
+    items = [_recommendation(g, r, here, rule_id) for r in listing.recommendations] or ["<li>nothing</li>"]
     for s in listing.suppressed:
-        lines.append(f"- <del>{_headline(g, s.recommendation)}</del> "
-                     f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {text(s.reason)}")
+        items.append(f"<li><del>{_headline(g, s.recommendation)}</del> "
+                     f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {esc(s.reason)}</li>")
     for n in listing.needs_data:
-        needed = ", ".join(text(label_of(g, f)) for f in n.facts)
-        lines.append(f"- Needs data for {rule_link(g, n.rule, here)}: {needed}")
-    return "\n".join(lines + _left_out(listing, rule_id))
+        needed = ", ".join(esc(label_of(g, f)) for f in n.facts)
+        items.append(f"<li>Needs data for {rule_link(g, n.rule, here)}: {needed}</li>")
+    items += _left_out(listing, rule_id)
+    return "<p><em>The engine recommends:</em></p>\n<ul>\n" + "\n".join(items) + "\n</ul>"
+
+
+def rule_link(g: GuidelineSet, rule_id: str, here: str) -> str:
+    """A link to a rule's page from page `here`, or the bare id when no such rule exists."""
+    target = find_rule(g, rule_id)
+    if target is None or rule_path(target) == here:
+        return esc(rule_id)
+    return link_html(here, rule_path(target), esc(rule_id))
 
 
 def _left_out(listing: Listing, rule_id: str) -> list[str]:
     hidden = listing.more_recommendations
     if rule_id:
-        return [f"- and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
-                "listed in the full case"] if hidden else []
+        return [f"<li>and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
+                "listed in the full case</li>"] if hidden else []
     counted = [(listing.more_recommendations, "recommendation"), (listing.more_suppressed, "set-aside recommendation"),
                (listing.more_needs_data, "rule needing data")]
-    return [f"- and {n} more {_plural(n, words)} not listed here (`guideline evaluate` on the case file lists all)"
-            for n, words in counted if n]
+    return [f"<li>and {n} more {_plural(n, words)} not listed here (<code>guideline evaluate</code> on the case "
+            "file lists all)</li>" for n, words in counted if n]
 
 
 def _plural(count: int, words: str) -> str:
@@ -85,17 +105,27 @@ def _plural(count: int, words: str) -> str:
 
 
 def _recommendation(g: GuidelineSet, rec: Recommendation, here: str, rule_id: str) -> str:
-    mark = " — **this rule**" if rec.rule == rule_id else ""
-    return f"- {_headline(g, rec)} ({strength_words(rec.strength)}; {rule_link(g, rec.rule, here)}){mark}"
+    mark = " — <strong>this rule</strong>" if rec.rule == rule_id else ""
+    return f"<li>{_headline(g, rec)} ({_strength(rec.strength)}; {rule_link(g, rec.rule, here)}){mark}</li>"
+
+
+def _strength(strength: str) -> str:
+    return STRENGTH_WORDS.get(strength) or esc(strength.replace("_", " "))
+
+
+def _verb_phrase(kind: str, subject: str) -> str:
+    """'Do not start azathioprine'; `subject` already escaped."""
+    pattern = ACTION_VERBS.get(kind)
+    return pattern.format(subject) if pattern else f"{esc(kind.replace('_', ' ').capitalize())} {subject}"
 
 
 def _headline(g: GuidelineSet, rec: Recommendation) -> str:
-    words = verb_phrase(rec.action, text(subject_of(g, rec.subject)))
+    words = _verb_phrase(rec.action, esc(subject_of(g, rec.subject)))
     if rec.with_subject:
-        words += f" together with {text(subject_of(g, rec.with_subject))}"
+        words += f" together with {esc(subject_of(g, rec.with_subject))}"
     if rec.dose is not None and rec.dose.mg_per_day is not None:
         low, high = rec.dose.mg_per_day
         words += f": {number(low)}–{number(high)} mg/day" if low != high else f": {number(low)} mg/day"
     elif rec.dose is not None and rec.dose.needs:
-        words += " (dose needs " + ", ".join(text(label_of(g, f)) for f in rec.dose.needs) + ")"
+        words += " (dose needs " + ", ".join(esc(label_of(g, f)) for f in rec.dose.needs) + ")"
     return words

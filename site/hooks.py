@@ -6,17 +6,21 @@ cases' outcomes, engine.site renders.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
 
 from engine import outcome_store
 from engine.model import Case, GuidelineSet
+from engine.reading import collector_paused
 from engine.repository import find_root
 from engine.site import Site, SiteOutcomes, render_site
 from engine.site_evaluate import evaluate_cases
+from engine.site_html import fill
 from engine.validate import validate_repository
 
 # Under "mkdocs." so that `--strict` counts our warnings like its own.
@@ -29,6 +33,20 @@ _BUILDS: dict[str, tuple[Path, Site]] = {}
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = find_root(Path(config.config_file_path).parent)
+    gc.unfreeze()  # a previous build's objects (`mkdocs serve`) may be collected again
+    with collector_paused():
+        site = _site(root, config)
+    # The repository, outcomes and pages live until the build ends: frozen, the collector no longer
+    # walks them each time MkDocs' pages make it run (a tenth of the build at 5,000 rules).
+    gc.freeze()
+    _BUILDS[config.config_file_path] = (root, site)
+    config.nav = site.nav
+    # `mkdocs serve` rebuilds when editors change rules, cases or schemas.
+    config.watch.extend(str(root / d) for d in ("guidelines", "schema", "tests/cases") if (root / d).is_dir())
+    return config
+
+
+def _site(root: Path, config: MkDocsConfig) -> Site:
     # The same checks as `guideline validate`: an error is a warning here, so a strict build
     # (`guideline site build`) refuses to publish a repository that does not validate.
     report = validate_repository(root)
@@ -41,11 +59,11 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
                     failed.error)
     schema_names = sorted(p.name for p in (root / "schema").glob("*.json"))
     site = render_site(loaded.guidelines, outcomes, schema_names)
-    _BUILDS[config.config_file_path] = (root, site)
-    config.nav = site.nav
-    # `mkdocs serve` rebuilds when editors change rules, cases or schemas.
-    config.watch.extend(str(root / d) for d in ("guidelines", "schema", "tests/cases") if (root / d).is_dir())
-    return config
+    if not config.use_directory_urls:  # generated HTML links to pages as folders
+        log.warning("site/mkdocs.yml: use_directory_urls must stay true: generated pages link to folders")
+    for broken in site.broken_links():
+        log.warning("%s", broken)
+    return site
 
 
 def _outcomes(root: Path, guidelines: GuidelineSet, cases: tuple[Case, ...]) -> SiteOutcomes:
@@ -71,3 +89,20 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for schema in sorted((root / "schema").glob("*.json")):
         files.append(File.generated(config, f"schema/{schema.name}", content=schema.read_bytes()))
     return files
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    # Markdown has run: the generated HTML blocks take the places held for them (engine/site_html.py),
+    # before the search index reads the page.
+    _, site = _BUILDS[config.config_file_path]
+    if page.file.src_uri in site.unsearched_raw:
+        return html
+    return fill(html, site.raw.get(page.file.src_uri, ()))
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    # The blocks the search index must not read (a rule page's worked examples) go in last.
+    _, site = _BUILDS[config.config_file_path]
+    if page.file.src_uri not in site.unsearched_raw:
+        return output
+    return fill(output, site.raw[page.file.src_uri])

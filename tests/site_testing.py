@@ -33,7 +33,8 @@ def make_repo(where: Path) -> Path:
 
 
 def add_evil_rule(root: Path) -> None:
-    """A rule whose words try HTML, script and Markdown tricks: AZA-EVIL-001 in topic dosing."""
+    """A rule whose words try HTML, script and Markdown tricks: AZA-EVIL-001 in topic dosing; and a
+    case that does the same, evil-case, naming the rule."""
     base = yaml.safe_load((root / "guidelines/rules/dosing/AZA-DOSE-001.yaml").read_text(encoding="utf-8"))
     base.update(id="AZA-EVIL-001", title="</title><script>alert(1)</script> dose",
                 rationale="<img src=x onerror=alert(2)> and [link](javascript:alert(3)) {: onclick=alert(4) }")
@@ -41,6 +42,12 @@ def add_evil_rule(root: Path) -> None:
                      "text": "<b onmouseover=alert(5)>bold</b>"}]
     rule = root / "guidelines/rules/dosing/AZA-EVIL-001.yaml"
     rule.write_text(yaml.safe_dump(base), encoding="utf-8")
+    # A case whose words try the same: the cases pages and worked examples are HTML made by us.
+    case = yaml.safe_load((root / "tests/cases/dosing/intermediate-tpmt-reduced-dose.yaml").read_text(encoding="utf-8"))
+    case.update(id="evil-case", title="<script>alert(6)</script> case",
+                story='<img src=x onerror=alert(7)> "quoted" \' [link](javascript:alert(8))')
+    case["expect"] = {"present": [{"action": "counsel", "subject": "azathioprine", "rule": "AZA-EVIL-001"}]}
+    (root / "tests/cases/dosing/evil-case.yaml").write_text(yaml.safe_dump(case), encoding="utf-8")
     source = root / "guidelines/sources/seed-one.yaml"
     source.write_text(source.read_text(encoding="utf-8").replace(
         "rules: [AZA-DOSE-001, AZA-DOSE-002]", "rules: [AZA-DOSE-001, AZA-DOSE-002, AZA-EVIL-001]"))

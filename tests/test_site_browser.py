@@ -164,3 +164,13 @@ def test_script_in_rule_text_never_runs_on_the_page_or_in_search(tab: Watched, s
     assert tab.page.locator(".md-search-result img, .md-search-result b").count() == 0
     tab.shot("escaped-rule-search", full_page=False)
     # the `tab` fixture then fails the test if any dialog opened or any script error occurred
+
+
+def test_script_in_case_text_never_runs_on_the_cases_page(tab: Watched, site_url: str) -> None:
+    tab.page.goto(site_url + "/cases/dosing/")
+    assert "<script>alert(6)</script> case" in tab.page.locator("h2#case-evil-case").inner_text()
+    story = tab.page.get_by_text("<img src=x onerror=alert(7)>").first
+    story.hover()
+    assert '"quoted"' in story.inner_text()
+    tab.page.get_by_text("The full case").first.is_visible()
+    # the `tab` fixture then fails the test if any dialog opened or any script error occurred

@@ -112,6 +112,18 @@ def test_html_and_script_in_rule_text_are_shown_as_text(built: Path) -> None:
     assert "<title>AZA-EVIL-001: &lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; dose - " in page
 
 
+def test_html_and_script_in_case_text_are_shown_as_text(built: Path) -> None:
+    # The worked examples and the cases pages are HTML made by the engine, not by Markdown.
+    for name in ("rules/dosing/AZA-EVIL-001/index.html", "cases/dosing/index.html"):
+        page = (built / name).read_text(encoding="utf-8")
+        article = page[page.index("<article"):page.index("</article>")]
+        assert "&lt;script&gt;alert(6)&lt;/script&gt; case" in article, name
+        assert "&lt;img src=x onerror=alert(7)&gt; &quot;quoted&quot; &#x27; [link](javascript:alert(8))" in article
+        assert "<script" not in article and "<img" not in article, name
+        assert not re.search(r"<[^>]+\s(onerror|onclick|onmouseover)=", page), name
+        assert 'href="javascript:' not in page, name
+
+
 # ------------------------------------------------------------------ atomic build and errors
 
 

@@ -58,14 +58,14 @@ def site(loaded: tuple[GuidelineSet, tuple[Case, ...]]) -> Site:
 def test_generated_page_matches_its_golden_file(site: Site, page: str) -> None:
     golden = GOLDEN / (page.replace("/", "__"))
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(site.pages[page], encoding="utf-8")
-    assert site.pages[page] == golden.read_text(encoding="utf-8"), (
+        golden.write_text(site.whole(page), encoding="utf-8")
+    assert site.whole(page) == golden.read_text(encoding="utf-8"), (
         f"{page} changed; if on purpose, run UPDATE_GOLDEN=1 pytest {__file__} and review the diff"
     )
 
 
-def _cases_section(pages: dict[str, str]) -> str:
-    return "".join(content for path, content in pages.items() if path.startswith("cases/"))
+def _cases_section(site: Site) -> str:
+    return "".join(site.whole(path) for path in site.pages if path.startswith("cases/"))
 
 
 # ------------------------------------------------------------------ wording
@@ -120,11 +120,12 @@ def test_text_from_yaml_can_make_no_markup(evil: str) -> None:
 
 
 def test_worked_examples_show_the_engine_answer_and_mark_this_rule(site: Site) -> None:
-    page = site.pages["rules/dosing/AZA-DOSE-002.md"]
+    page = site.whole("rules/dosing/AZA-DOSE-002.md")
     assert "Intermediate TPMT activity gets a reduced dose" in page
-    ours = "Dose of azathioprine \\(Imuran\\): 25–100 mg/day (conditional recommendation; AZA-DOSE-002)"
-    assert f"{ours} — **this rule**" in page
-    assert "<del>Dose of azathioprine \\(Imuran\\): 75–150 mg/day</del> ([AZA-DOSE-001](AZA-DOSE-001.md))" in page
+    ours = "Dose of azathioprine (Imuran): 25–100 mg/day (conditional recommendation; AZA-DOSE-002)"
+    assert f"{ours} — <strong>this rule</strong>" in page
+    set_aside = '<del>Dose of azathioprine (Imuran): 75–150 mg/day</del> (<a href="../AZA-DOSE-001/">AZA-DOSE-001</a>)'
+    assert set_aside in page
 
 
 def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
@@ -134,9 +135,9 @@ def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
         raise RuntimeError("engine exploded")
 
     guidelines, cases = loaded
-    pages = render_site(guidelines, evaluate_all(cases, broken), []).pages
-    assert "The engine could not evaluate this case" in pages["rules/contraindications/AZA-TPMT-002.md"]
-    assert "RuntimeError: engine exploded" in _cases_section(pages)
+    site = render_site(guidelines, evaluate_all(cases, broken), [])
+    assert "The engine could not evaluate this case" in site.whole("rules/contraindications/AZA-TPMT-002.md")
+    assert "RuntimeError: engine exploded" in _cases_section(site)
 
 
 def test_related_rules_follow_derived_facts_both_ways(site: Site) -> None:
@@ -192,13 +193,13 @@ def test_a_rule_page_shows_what_bears_on_the_rule_and_the_cases_page_shows_all(
         return Result(case.id, (test, stop, ours), {}, (), (), ())
 
     guidelines, cases = loaded
-    pages = render_site(guidelines, evaluate_all(cases, busy), []).pages
-    rule_page = pages["rules/contraindications/AZA-TPMT-002.md"]
+    site = render_site(guidelines, evaluate_all(cases, busy), [])
+    rule_page = site.whole("rules/contraindications/AZA-TPMT-002.md")
     example = rule_page[rule_page.index("## Worked examples"):rule_page.index("## Related rules")]
     assert example.index("Do not start azathioprine") < example.index("Stop azathioprine")  # ours first
     assert "Order TPMT activity test" not in example
     assert "and 1 other recommendation for this patient" in example
-    assert "Order TPMT activity test" in _cases_section(pages)
+    assert "Order TPMT activity test" in _cases_section(site)
 
 
 def test_case_pages_leave_the_search_index_only_when_there_are_many_cases(
@@ -211,3 +212,20 @@ def test_case_pages_leave_the_search_index_only_when_there_are_many_cases(
     many = render_site(loaded[0], evaluate_all(loaded[1], _fixed_result), []).pages
     assert [p for p in many if many[p].startswith(excluded)] == case_pages  # rules and the index still searched
     assert all(many[p] == excluded + "\n" + site.pages[p] for p in case_pages)
+
+
+def test_the_menu_stays_small_however_many_topics_and_sources(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]], site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The theme writes the whole menu into every page: it must not grow with the repository.
+    listed = str(site.nav)
+    assert "rules/dosing/index.md" in listed and "sources/seed-one.md" in listed and "cases/dosing/index.md" in listed
+    monkeypatch.setattr("engine.site.NAV_LIST_MAX", 1)
+    monkeypatch.setattr("engine.site.NAV_RULES_MAX", 1)
+    small = render_site(loaded[0], evaluate_all(loaded[1], _fixed_result), [])
+    sections = {next(iter(entry)): entry[next(iter(entry))] for entry in small.nav if isinstance(entry, dict)}
+    assert sections["Rules"] == ["rules/index.md"]
+    assert sections["Test cases"] == ["cases/index.md"]
+    assert "rules/dosing/index.md" in small.not_in_nav and "cases/dosing/index.md" in small.not_in_nav
+    for index in ("rules/index.md", "cases/index.md"):  # the index pages still lead to every topic
+        assert small.pages[index] == site.pages[index]

@@ -112,8 +112,8 @@ def test_cases_pages_list_everything_until_the_budget_and_count_the_rest(tested:
     assert (listing.more_recommendations, listing.more_suppressed) == (len(result.recommendations),
                                                                        len(result.suppressed))
     block = listing_block(loaded.guidelines, listing, "cases/dosing/index.md")
-    assert f"- and {len(result.recommendations)} more recommendation" in block
-    assert "`guideline evaluate` on the case file lists all" in block
+    assert f"<li>and {len(result.recommendations)} more recommendation" in block
+    assert "<code>guideline evaluate</code> on the case file lists all" in block
 
 
 @pytest.mark.parametrize("examples", [1, 2, MAX_WORKED_EXAMPLES])
