@@ -12,7 +12,7 @@ from typing import Any
 from engine.compiler import CompiledRule, CompiledRuleset, Program, compile_guidelines
 from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
-from engine.explain import facts_read, failed_tests
+from engine.explain import failed_tests, read_values, with_units
 from engine.facts import normalize_facts
 from engine.gates import GateIndex
 from engine.kleene import compile_decision
@@ -52,7 +52,11 @@ class Evaluator:
         self._rules = {r.id: r for r in guidelines.active_rules}
         self._advice = {r.id: r.recommendations for r in guidelines.active_rules}
         self._citations = {r.id: tuple(f"{c.ref}: {c.locator}" for c in r.citations) for r in guidelines.active_rules}
-        self._reads = {r.id: tuple(sorted(facts_used(r.when))) for r in guidelines.active_rules}
+        self._reads = {r.id: with_units(sorted(facts_used(r.when)), guidelines) for r in guidelines.active_rules}
+        # A recommendation without a dose is the same for every patient: built once.
+        self._fixed = {r.id: {i: _recommendation(r, a, None, self._citations[r.id])
+                              for i, a in enumerate(r.recommendations) if a.dose is None}
+                       for r in guidelines.active_rules}
         self._decide = {r.id: compile_decision(r.when, guidelines.valuesets) for r in guidelines.active_rules}
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
@@ -184,7 +188,7 @@ class Evaluator:
         g = self.guidelines
 
         def read(rule: Rule) -> tuple[FactValue, ...]:
-            return facts_read(self._reads[rule.id], known, g, derived_by)
+            return read_values(self._reads[rule.id], known, derived_by)
 
         trace = tuple(TraceStep(r.id, "fired", read(r), r.derives) for r in fired)
         misses = tuple(
@@ -206,40 +210,42 @@ class Evaluator:
 
     def _recommendations(self, rule: Rule, known: Mapping[str, Any]) -> list[Recommendation]:
         weight = known.get("weight")
-        return [_recommendation(rule, a, weight if isinstance(weight, float) else None, self._citations[rule.id])
-                for a in self._advice[rule.id]]
+        fixed = self._fixed[rule.id]
+        return [fixed[i] if i in fixed else
+                _recommendation(rule, a, weight if isinstance(weight, float) else None, self._citations[rule.id])
+                for i, a in enumerate(self._advice[rule.id])]
 
     def _needs_data(self, run: Chained, kept: list[Recommendation]) -> tuple[NeedsData, ...]:
         found: dict[str, NeedsData] = {}
-        cache: dict[str, set[str]] = {}  # producers are shared by many rules: walk each once a case
+        behind: dict[str, frozenset[str]] = {}  # producers are shared by many rules: each fact walked once a case
         for rule_id in self._ordered(run.lacking):  # the undecided rules
-            rule = self._rules[rule_id]
             if self._advice[rule_id]:
-                facts = self._base_facts_needed(rule, run, frozenset({rule_id}), cache)
-                found[rule_id] = NeedsData(rule_id, rule.title, tuple(sorted(facts)))
+                facts = self._base_facts_needed(run.lacking[rule_id], run, behind)
+                found[rule_id] = NeedsData(rule_id, self._rules[rule_id].title, tuple(sorted(facts)))
         for rec in kept:
             if rec.dose is not None and rec.dose.needs and rec.rule not in found:
                 found[rec.rule] = NeedsData(rec.rule, self._rules[rec.rule].title, rec.dose.needs)
         return tuple(found[k] for k in sorted(found))
 
-    def _base_facts_needed(self, rule: Rule, run: Chained, seen: frozenset[str],
-                           cache: dict[str, set[str]]) -> set[str]:
-        """Missing facts that could decide the rule; a missing derived fact is replaced by what
-        its undecided producers need, so the reader is told which measurements to supply."""
-        if rule.id in cache:
-            return cache[rule.id]
+    def _base_facts_needed(self, lacking: frozenset[str], run: Chained,
+                           behind: dict[str, frozenset[str]]) -> set[str]:
+        """Missing facts that could decide a rule lacking these; a missing derived fact is replaced by
+        what its undecided producers lack, so the reader is told which measurements to supply."""
         needed: set[str] = set()
-        for name in run.lacking.get(rule.id, ()):
+        for name in lacking:
+            needed |= self._behind(name, run, behind)
+        return needed
+
+    def _behind(self, name: str, run: Chained, behind: dict[str, frozenset[str]]) -> frozenset[str]:
+        if name not in behind:
+            behind[name] = frozenset({name})  # stands while the producers are walked (strata make no cycle)
             below: set[str] = set()
             for producer in self._producers.get(name, ()):
-                if producer.id not in seen and run.outcomes.get(producer.id) is None:
-                    below |= self._base_facts_needed(producer, run, seen | {producer.id}, cache)
+                if run.outcomes.get(producer.id) is None:
+                    below |= self._base_facts_needed(run.lacking.get(producer.id, frozenset()), run, behind)
             if below:
-                needed |= below
-            else:
-                needed.add(name)
-        cache[rule.id] = needed
-        return needed
+                behind[name] = frozenset(below)
+        return behind[name]
 
 
 def _settled_by_stratum(producers: Mapping[str, tuple[Rule, ...]], order: Mapping[str, tuple[int, str]],

@@ -13,18 +13,26 @@ from engine.result import FactValue
 _PHRASE = {"below": "below", "at_most": "at most", "above": "above", "at_least": "at least"}
 
 
-def facts_read(
-    names: Iterable[str], values: Mapping[str, Any], g: GuidelineSet, derived_by: Mapping[str, tuple[str, ...]]
-) -> tuple[FactValue, ...]:
-    """Each of `names` (the facts a rule's condition reads), with its value (None: not known) and unit."""
-    out = []
+Named = tuple[tuple[str, str | None], ...]  # fact names with the unit each is shown in
+
+
+def with_units(names: Iterable[str], g: GuidelineSet) -> Named:
+    """Fact names paired with their display units, worked out once per rule."""
+    found = []
     for name in names:
         fact = g.facts.get(name)
-        value = values.get(name)
-        shown = list(value) if isinstance(value, tuple) else value
-        unit = fact.display_unit or fact.unit if fact else None
-        out.append(FactValue(name, shown, unit, derived_by.get(name, ())))
-    return tuple(out)
+        found.append((name, fact.display_unit or fact.unit if fact else None))
+    return tuple(found)
+
+
+def read_values(named: Named, values: Mapping[str, Any], derived_by: Mapping[str, tuple[str, ...]]
+                ) -> tuple[FactValue, ...]:
+    """Each named fact with its value in this case (None: not known) and, if derived, who set it."""
+    return tuple(FactValue(name, _as_shown(values.get(name)), unit, derived_by.get(name, ())) for name, unit in named)
+
+
+def _as_shown(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def failed_tests(rule: Rule, values: Mapping[str, Any], g: GuidelineSet) -> tuple[str, ...]:
