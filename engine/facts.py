@@ -60,9 +60,11 @@ def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
 
 
 def _category(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
+    if isinstance(raw.value, str) and raw.unit is None:
+        for name, _ in fact.values:  # not fact.value_names: that builds a tuple each time
+            if name == raw.value:
+                return raw.value, None
     allowed = list(fact.value_names)
-    if isinstance(raw.value, str) and raw.value in allowed and raw.unit is None:
-        return raw.value, None
     hint = did_you_mean(str(raw.value), allowed)
     message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {_shown(raw.value)}{hint}"
     return None, (message, "E-FACT-VALUE")

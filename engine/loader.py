@@ -141,7 +141,7 @@ class Document:
     positions are worked out from `text` the first time a problem in the file asks for one.
     """
 
-    path: Path
+    path: str  # as the file was opened
     display: str
     data: Any
     text: str = field(default="", repr=False, compare=False)
@@ -168,7 +168,7 @@ class _LoadFailure(Exception):
         self.problem = problem
 
 
-def load_file(path: Path, display: str, *, max_bytes: int = MAX_FILE_BYTES) -> Document | Problem:
+def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES) -> Document | Problem:
     """Read and parse one YAML or JSON file; a problem is returned, never raised."""
     where = Location(display)
     try:
@@ -192,7 +192,7 @@ def load_file(path: Path, display: str, *, max_bytes: int = MAX_FILE_BYTES) -> D
 _NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 
 
-def _regular_file_size(path: Path) -> int | None:
+def _regular_file_size(path: Path | str) -> int | None:
     """The size of a regular file that is not a symbolic link, else None; one system call, not three."""
     try:
         found = os.lstat(path)
@@ -203,7 +203,7 @@ def _regular_file_size(path: Path) -> int | None:
     return found.st_size if stat.S_ISREG(found.st_mode) else None
 
 
-def parse_text(raw: bytes, display: str, path: Path | None = None) -> Document | Problem:
+def parse_text(raw: bytes, display: str, path: Path | str | None = None) -> Document | Problem:
     """Parse bytes as one YAML document (JSON is YAML too)."""
     where = Location(display)
     text = _decode(raw, where)
@@ -216,11 +216,11 @@ def parse_text(raw: bytes, display: str, path: Path | None = None) -> Document |
         return _control_character_problem(text, hidden_break.start(), display)
     quick = _quick_data(text)
     if quick is not _DECLINED:
-        return Document(path or Path(display), display, quick, text)
+        return Document(str(path or display), display, quick, text)
     return _parse_fully(text, display, path)
 
 
-def _parse_fully(text: str, display: str, path: Path | None) -> Document | Problem:
+def _parse_fully(text: str, display: str, path: Path | str | None) -> Document | Problem:
     """The careful path: every problem found and located, every position noted."""
     where = Location(display)
     try:
@@ -245,7 +245,7 @@ def _parse_fully(text: str, display: str, path: Path | None) -> Document | Probl
         return failure.problem
     if data is None:  # `---` or `~` alone: nothing an editor meant to write
         return Problem(where, "the file holds no data, only comments or blank lines", "E-EMPTY")
-    return Document(path or Path(display), display, data, text, positions)
+    return Document(str(path or display), display, data, text, positions)
 
 
 def _positions_of(text: str, display: str) -> Positions:
@@ -350,7 +350,11 @@ def _quick_data(text: str) -> Any:
 
 
 class _EventReader:
-    """Builds plain data from one text's events, declining what the careful path alone may judge."""
+    """Builds plain data from one text's events, declining what the careful path alone may judge.
+
+    Written for speed (it reads every file of a big repository): a scalar value is taken where
+    it is met, and values are counted a container at a time.
+    """
 
     def __init__(self, next_event: Any) -> None:
         self.next_event = next_event
@@ -367,12 +371,14 @@ class _EventReader:
         return data
 
     def value(self, event: Any, depth: int) -> Any:
-        self.values += 1
-        if event.anchor is not None or event.tag is not None or self.values > MAX_NODES or depth >= MAX_DEPTH:
+        """Any value; `depth` is the length of its path in the data (the root's is 0)."""
+        if event.anchor is not None or event.tag is not None:
             raise _Declined
         kind = type(event)
         if kind is ScalarEvent:
             return _plain_value(event.value, event.style)
+        if depth >= MAX_DEPTH:  # its items would lie deeper than the careful path allows
+            raise _Declined
         if kind is MappingStartEvent:
             return self.mapping(depth + 1)
         if kind is SequenceStartEvent:
@@ -381,26 +387,39 @@ class _EventReader:
 
     def mapping(self, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        while type(key := self.next_event()) is ScalarEvent:
+        next_event = self.next_event
+        while type(key := next_event()) is ScalarEvent:
             name = key.value
             if key.anchor is not None or key.tag is not None or name in result or (
-                    name == "<<" and not key.style) or _has_surrogate(name):
+                    name == "<<" and not key.style) or (not name.isascii() and _has_surrogate(name)):
                 raise _Declined
-            result[name] = self.value(self.next_event(), depth)
+            event = next_event()
+            if type(event) is ScalarEvent and event.anchor is None and event.tag is None:
+                result[name] = _plain_value(event.value, event.style)
+            else:
+                result[name] = self.value(event, depth)
         if type(key) is not MappingEndEvent:
             raise _Declined  # a key that is a list or a mapping
+        self.counted(len(result))
         return result
 
     def sequence(self, depth: int) -> list[Any]:
         items = []
-        while type(event := self.next_event()) is not SequenceEndEvent:
+        next_event = self.next_event
+        while type(event := next_event()) is not SequenceEndEvent:
             items.append(self.value(event, depth))
+        self.counted(len(items))
         return items
+
+    def counted(self, values: int) -> None:
+        self.values += values
+        if self.values >= MAX_NODES:  # the careful path counts the root too, and refuses more than MAX_NODES
+            raise _Declined
 
 
 def _plain_value(text: str, style: str | None) -> Any:
     """A scalar's value as _Converter._scalar gives it; _Declined where that would be a problem."""
-    if _has_surrogate(text):
+    if not text.isascii() and _has_surrogate(text):
         raise _Declined
     if style:
         return text

@@ -76,7 +76,9 @@ class CaseRead:
 
 @dataclass(frozen=True)
 class Job:
-    path: Path
+    """One file to read: where it is, how messages name it (from the repository root), and its kind."""
+
+    path: str
     display: str
     kind: str
 
@@ -111,90 +113,127 @@ def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: C
 
 
 #: Folder -> where it really is (symbolic links followed), for files read together.
-Folders = dict[Path, Path]
+Folders = dict[str, str]
 
 
-def _outside(path: Path, root: Path, folders: Folders) -> bool:
+def _outside(path: str, root: Path, folders: Folders) -> bool:
+    """Whether Path(path).resolve() lies outside `root` (or cannot be resolved)."""
     try:
-        _real_path(path, folders).relative_to(root)
-    except (ValueError, OSError, RuntimeError):
+        real = _real_path(path, folders)
+    except (OSError, RuntimeError):
         return True
-    return False
+    inside = str(root)
+    return real != inside and not real.startswith(inside if inside.endswith("/") else inside + "/")
 
 
-def _real_path(path: Path, folders: Folders) -> Path:
-    """path.resolve(), resolving each folder once: a file that is no link lies where its folder really is."""
-    if path.name in ("", ".", "..") or path.is_symlink():
-        return path.resolve()
-    folder = path.parent
+def _real_path(path: str, folders: Folders) -> str:
+    """str(Path(path).resolve()), each folder resolved once: a file that is no link lies where its folder really is."""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return str(Path(path).resolve())
     if folder not in folders:
-        folders[folder] = folder.resolve()
-    return folders[folder] / path.name
-
-
-def read_many(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None) -> list[FileRead]:
-    """Every job's result, in the jobs' order; with helper processes when there are many files."""
-    return _read_all(jobs, schemas, confine_to, None)  # type: ignore[return-value]
-
-
-def read_cases(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
-               vocabulary: CaseVocabulary) -> list[CaseRead]:
-    """Every case file's read, in the jobs' order; with helper processes when there are many files."""
-    return _read_all(jobs, schemas, confine_to, vocabulary)  # type: ignore[return-value]
+        folders[folder] = str(Path(folder or ".").resolve())
+    return os.path.join(folders[folder], name)
 
 
 Read = FileRead | CaseRead
 
 
-def _read_all(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
-              vocabulary: CaseVocabulary | None) -> list[Read]:
-    chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
-    helpers = helpers_for(len(jobs))
-    if helpers:
-        try:
-            return _with_helpers(chunks, schemas, confine_to, vocabulary, helpers)
-        except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
-            pass
-    return _read_chunk_here(jobs, schemas, confine_to, vocabulary)
+class Reading:
+    """Reads a repository's files, in helper processes too when there are many.
+
+    The helpers are started once (when the first big batch comes) and read every later batch,
+    rules and cases alike: each start costs about 0.3 s of CPU (imports, schemas). A batch is
+    cut into chunks; helpers take chunks from its end while this process reads from its start,
+    each chunk going to whoever claims it first, so the work is balanced however busy the
+    machine is. Results come back in the jobs' order.
+    """
+
+    def __init__(self, schemas: Schemas, confine_to: Path | None, *, files: int) -> None:
+        self.schemas = schemas
+        self.confine_to = confine_to
+        self.folders: Folders = {}
+        self.helpers = helpers_for(files)
+        self.claims = files // CHUNK + 16  # enough for every batch's chunks, with room for a few short ones
+        self._pool: ProcessPoolExecutor | None = None
+        self._claimed: Any = None
+        self._chunks_started = 0
+
+    def __enter__(self) -> Reading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def file(self, job: Job) -> FileRead:
+        return read_file(job, self.schemas, self.confine_to, self.folders)
+
+    def files(self, jobs: Sequence[Job]) -> list[FileRead]:
+        """Every job's result, in the jobs' order."""
+        return self._read(jobs, None)  # type: ignore[return-value]
+
+    def cases(self, jobs: Sequence[Job], vocabulary: CaseVocabulary) -> list[CaseRead]:
+        """Every case file's read, in the jobs' order."""
+        return self._read(jobs, vocabulary)  # type: ignore[return-value]
+
+    def _read(self, jobs: Sequence[Job], vocabulary: CaseVocabulary | None) -> list[Read]:
+        chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
+        first = self._chunks_started
+        if len(chunks) > 1 and self.helpers and first + len(chunks) <= self.claims:
+            self._chunks_started += len(chunks)
+            try:
+                return self._with_helpers(chunks, first, vocabulary)
+            except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
+                self.helpers = 0
+        return _read_chunk_here(jobs, self.schemas, self.confine_to, vocabulary, self.folders)
+
+    def _with_helpers(self, chunks: list[list[Job]], first: int, vocabulary: CaseVocabulary | None) -> list[Read]:
+        pool, claimed = self._started()
+        # The vocabulary (150 KB at 5,000 rules) rides only with the first chunks sent: a helper
+        # takes tasks in the order sent and keeps it for the batch (see _read_chunk).
+        futures = [pool.submit(_read_chunk, first + i, chunks[i], self.confine_to, first, vocabulary is not None,
+                               vocabulary if sent < 2 * self.helpers else None)
+                   for sent, i in enumerate(reversed(range(len(chunks))))][::-1]
+        reads: list[Read] = []
+        for i, chunk in enumerate(chunks):
+            found = None if _claim(claimed, first + i) else futures[i].result()
+            if found is None:  # this process claimed the chunk, or the helper could not read it
+                found = _read_chunk_here(chunk, self.schemas, self.confine_to, vocabulary, self.folders)
+            reads += found
+        return reads
+
+    def _started(self) -> tuple[ProcessPoolExecutor, Any]:
+        if self._pool is None:
+            # spawn, not fork: the caller may already run durable_rules' threads (guideline test, the site build).
+            context = multiprocessing.get_context("spawn")
+            self._claimed = context.Array("b", self.claims)  # 1 once this process or a helper has taken the chunk
+            self._pool = ProcessPoolExecutor(self.helpers, mp_context=context, initializer=_start_helper,
+                                             initargs=(self.schemas.documents, self._claimed))
+        return self._pool, self._claimed
 
 
 def _read_chunk_here(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
-                     vocabulary: CaseVocabulary | None) -> list[Read]:
-    folders: Folders = {}
+                     vocabulary: CaseVocabulary | None, folders: Folders) -> list[Read]:
     if vocabulary is None:
         return [read_file(job, schemas, confine_to, folders) for job in jobs]
     return [read_case(job, schemas, confine_to, vocabulary, folders) for job in jobs]
 
 
 def helpers_for(files: int) -> int:
-    """Helper processes worth starting: one per idle core beside this one, for many files only.
+    """Helper processes worth starting: one per core beside this one, for many files only.
 
-    On a busy machine a helper competes for the same cores and its start and the pickling of its
-    documents make the whole slower (measured: 12 s against 10 s serial at 5,000 rules, load 5).
+    The load average is not consulted: on a busy machine two processes still get more of it
+    than one, and a helper that starts late or runs slowly only claims fewer chunks.
     """
     cores = os.cpu_count() or 1
     if files < PARALLEL_FROM or cores < 2:
         return 0
-    idle = round(cores - os.getloadavg()[0])
-    return max(0, min(idle, cores) - 1)
-
-
-def _with_helpers(chunks: list[list[Job]], schemas: Schemas, confine_to: Path | None,
-                  vocabulary: CaseVocabulary | None, helpers: int) -> list[Read]:
-    # spawn, not fork: the caller may already run durable_rules' threads (guideline test, the site build).
-    context = multiprocessing.get_context("spawn")
-    claimed = context.Array("b", len(chunks))  # 1 once this process or a helper has taken the chunk
-    with ProcessPoolExecutor(helpers, mp_context=context, initializer=_start_helper,
-                             initargs=(schemas.documents, claimed, vocabulary)) as pool:
-        # Helpers take chunks from the end while this process reads from the start, each chunk
-        # going to whoever claims it first: balanced however slowly the helpers start.
-        futures = [pool.submit(_read_chunk, i, chunks[i], confine_to) for i in reversed(range(len(chunks)))][::-1]
-        reads: list[Read] = []
-        for i, chunk in enumerate(chunks):
-            mine = _claim(claimed, i)
-            found = None if mine else futures[i].result()
-            reads += _read_chunk_here(chunk, schemas, confine_to, vocabulary) if found is None else found
-        return reads
+    return cores - 1
 
 
 def _claim(claimed: Any, index: int) -> bool:
@@ -205,18 +244,27 @@ def _claim(claimed: Any, index: int) -> bool:
         return True
 
 
-_HELPER: tuple[Schemas, Any, CaseVocabulary | None] | None = None
+_HELPER: tuple[Schemas, Any] | None = None
+_BATCH_VOCABULARY: tuple[int, CaseVocabulary] | None = None  # the batch it came with, and the vocabulary
 
 
-def _start_helper(documents: dict[str, Any], claimed: Any, vocabulary: CaseVocabulary | None) -> None:
+def _start_helper(documents: dict[str, Any], claimed: Any) -> None:
     global _HELPER
-    _HELPER = (Schemas.from_documents(documents), claimed, vocabulary)
+    gc.disable()  # as in the main process (collector_paused): reading builds many objects and frees them at once
+    _HELPER = (Schemas.from_documents(documents), claimed)
 
 
-def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None) -> list[Read] | None:
-    """The chunk's reads, or None when the main process claimed it first."""
+def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None, batch: int, cases: bool,
+                vocabulary: CaseVocabulary | None) -> list[Read] | None:
+    """The chunk's reads, or None when the main process claimed it first (or, for cases, when this
+    helper was not given the batch's vocabulary: the main process then reads the chunk)."""
+    global _BATCH_VOCABULARY
     assert _HELPER is not None, "the helper initializer did not run"
-    schemas, claimed, vocabulary = _HELPER
-    if not _claim(claimed, index):
+    schemas, claimed = _HELPER
+    if vocabulary is not None:
+        _BATCH_VOCABULARY = (batch, vocabulary)
+    if not cases:
+        return _read_chunk_here(jobs, schemas, confine_to, None, {}) if _claim(claimed, index) else None
+    if _BATCH_VOCABULARY is None or _BATCH_VOCABULARY[0] != batch or not _claim(claimed, index):
         return None
-    return _read_chunk_here(jobs, schemas, confine_to, vocabulary)
+    return _read_chunk_here(jobs, schemas, confine_to, _BATCH_VOCABULARY[1], {})

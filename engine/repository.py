@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from engine.model import (
     source_from,
     valueset_from,
 )
-from engine.reading import FileRead, Job, collector_paused, read_cases, read_file, read_many
+from engine.reading import FileRead, Job, Reading, collector_paused
 from engine.schema import Schemas
 
 CASES_DIR = Path("tests") / "cases"
@@ -68,13 +69,12 @@ class Loaded:
 class _Reader:
     """Loads and schema-checks files of one repository, collecting problems instead of stopping."""
 
-    def __init__(self, root: Path, schemas: Schemas, *, confine: bool = True) -> None:
+    def __init__(self, root: Path, reading: Reading) -> None:
         self.root = root
-        self.confine_to = root.resolve() if confine else None
-        self.schemas = schemas
+        self.reading = reading
         self.problems: list[Problem] = []
         self.documents: dict[str, Document] = {}
-        self.read_ahead: dict[tuple[Path, str], FileRead] = {}
+        self.read_ahead: dict[tuple[str, str], FileRead] = {}
 
     def display(self, path: Path) -> str:
         try:
@@ -82,17 +82,18 @@ class _Reader:
         except ValueError:
             return path.as_posix()
 
-    def read_ahead_of(self, paths_by_kind: Iterable[tuple[Iterable[Path], str]]) -> None:
-        """Read these files now (on every core when they are many); `read` then records each in turn."""
-        jobs = [Job(path, self.display(path), kind) for paths, kind in paths_by_kind for path in paths]
-        reads = read_many(jobs, self.schemas, self.confine_to)
+    def read_ahead_of(self, jobs: list[Job]) -> None:
+        """Read these files now (on every core when they are many); `take` then records each in turn."""
+        reads = self.reading.files(jobs)
         self.read_ahead.update(((job.path, job.kind), read) for job, read in zip(jobs, reads, strict=True))
 
     def read(self, path: Path, kind: str) -> Document | None:
         """The document if it parsed and matched its schema, else None (problems recorded)."""
-        found = self.read_ahead.pop((path, kind), None)
-        if found is None:
-            found = read_file(Job(path, self.display(path), kind), self.schemas, self.confine_to)
+        return self.take(Job(str(path), self.display(path), kind))
+
+    def take(self, job: Job) -> Document | None:
+        """`read` for a job, read ahead or not."""
+        found = self.read_ahead.pop((job.path, job.kind), None) or self.reading.file(job)
         if found.document is not None:
             self.documents[found.document.display] = found.document
         self.problems.extend(found.problems)
@@ -104,17 +105,32 @@ class _Reader:
             return None
         return self.read(path, kind)
 
+    def jobs(self, folder: Path, kind: str) -> list[Job]:
+        """A job for every YAML file under `folder`, in yaml_files' order."""
+        shown = self.display(folder)
+        return [Job(f"{folder}/{name}", f"{shown}/{name}", kind) for name in yaml_names(folder)]
+
 
 def yaml_files(folder: Path | None) -> list[Path]:
     """Every YAML file under `folder`, sorted, hidden files and READMEs left out."""
+    return [folder / name for name in yaml_names(folder)] if folder is not None else []
+
+
+def yaml_names(folder: Path | None) -> list[str]:
+    """yaml_files as paths from `folder` written with `/`: what Path.rglob would find, without its cost.
+
+    Folders that are symbolic links are listed but not entered, as rglob does; anything named
+    like a YAML file is kept (a folder or a link too: reading it then says it is not a file).
+    """
     if folder is None or not folder.is_dir():
         return []
-    found = (p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and not _hidden(p, folder))
-    return sorted(found)
-
-
-def _hidden(path: Path, folder: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(folder).parts)
+    found: list[str] = []
+    for place, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]  # what lies under them is hidden
+        within = os.path.relpath(place, folder).replace(os.sep, "/")
+        prefix = "" if within == "." else within + "/"
+        found += [prefix + name for name in (*folders, *files) if name.endswith(YAML_SUFFIXES) and name[0] != "."]
+    return sorted(found, key=lambda name: name.split("/"))  # part by part, as paths sort
 
 
 def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
@@ -124,7 +140,19 @@ def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
 
 
 def _load(root: Path, with_cases: bool) -> Loaded:
-    reader = _Reader(root, Schemas.load(root / "schema"))
+    schemas = Schemas.load(root / "schema")
+    with Reading(schemas, root.resolve(), files=_count_files(root, with_cases)) as reading:
+        return _load_with(_Reader(root, reading), with_cases)
+
+
+def _count_files(root: Path, with_cases: bool) -> int:
+    """About how many files a load reads: enough to decide whether helpers are worth starting."""
+    g = root / "guidelines"
+    return len(yaml_names(g / "rules")) + (len(yaml_names(root / CASES_DIR)) if with_cases else 0)
+
+
+def _load_with(reader: _Reader, with_cases: bool) -> Loaded:
+    root = reader.root
     g = root / "guidelines"
     facts_doc = reader.read_optional(g / "facts.yaml", "facts")
     subjects_doc = reader.read_optional(g / "subjects.yaml", "vocabulary")
@@ -133,12 +161,12 @@ def _load(root: Path, with_cases: bool) -> Loaded:
     disagreements_doc = reader.read(g / "disagreements.yaml", "disagreements") if (
         g / "disagreements.yaml"
     ).exists() else None
-    folders = {kind: yaml_files(folder) for kind, folder in (
+    folders = {kind: reader.jobs(folder, kind) for kind, folder in (
         ("valueset", g / "valuesets"), ("rule", g / "rules"), ("source", g / "sources"))}
-    reader.read_ahead_of((paths, kind) for kind, paths in folders.items())
-    valuesets = _each(reader, folders["valueset"], "valueset", lambda d: valueset_from(d.data))
-    rule_docs = _documents(reader, folders["rule"], "rule")
-    sources = _each(reader, folders["source"], "source", lambda d: source_from(d.data, d.display))
+    reader.read_ahead_of([job for jobs in folders.values() for job in jobs])
+    valuesets = _each(reader, folders["valueset"], lambda d: valueset_from(d.data))
+    rule_docs = _documents(reader, folders["rule"])
+    sources = _each(reader, folders["source"], lambda d: source_from(d.data, d.display))
     guidelines = GuidelineSet(
         facts={n: fact_from(n, f) for n, f in _data(facts_doc, "facts").items()},
         rules=tuple(rule_from(d.data, d.display) for d in rule_docs.values()),
@@ -153,15 +181,14 @@ def _load(root: Path, with_cases: bool) -> Loaded:
     loaded = Loaded(root, guidelines, (), reader.documents, reader.problems,
                     rule_documents={d.data["id"]: d for d in rule_docs.values()} if rule_docs else {})
     if with_cases:
-        _read_cases(reader, yaml_files(root / CASES_DIR), loaded)
+        _read_cases(reader, reader.jobs(root / CASES_DIR, "case"), loaded)
     return loaded
 
 
-def _read_cases(reader: _Reader, paths: list[Path], loaded: Loaded) -> None:
+def _read_cases(reader: _Reader, jobs: list[Job], loaded: Loaded) -> None:
     """Read, build and check every case file, keeping the cases and their findings, not their documents."""
-    jobs = [Job(path, reader.display(path), "case") for path in paths]
     cases: list[Case] = []
-    for read in read_cases(jobs, reader.schemas, reader.confine_to, case_vocabulary(loaded)):
+    for read in reader.reading.cases(jobs, case_vocabulary(loaded)):
         loaded.case_files += read.parsed
         reader.problems.extend(read.problems)
         if read.case is not None and read.findings is not None:
@@ -184,17 +211,17 @@ def unreadable_rule_ids(problems: Iterable[Problem]) -> set[str]:
             if p.location.path.startswith("guidelines/rules/") and p.severity == "error"}
 
 
-def _documents(reader: _Reader, paths: Iterable[Path], kind: str) -> dict[str, Document]:
+def _documents(reader: _Reader, jobs: Iterable[Job]) -> dict[str, Document]:
     found: dict[str, Document] = {}
-    for path in paths:
-        document = reader.read(path, kind)
+    for job in jobs:
+        document = reader.take(job)
         if document is not None:
             found[document.display] = document
     return found
 
 
-def _each(reader: _Reader, paths: Iterable[Path], kind: str, build: Callable[[Document], Any]) -> list[Any]:
-    return [build(d) for d in _documents(reader, paths, kind).values()]
+def _each(reader: _Reader, jobs: Iterable[Job], build: Callable[[Document], Any]) -> list[Any]:
+    return [build(d) for d in _documents(reader, jobs).values()]
 
 
 def _data(document: Document | None, key: str) -> dict[str, Any]:
@@ -215,7 +242,7 @@ def load_case_file(
     path: Path, root: Path, guidelines: GuidelineSet
 ) -> tuple[Case | None, Document | None, list[Problem]]:
     """Load one case file given on the command line (inside or outside tests/cases)."""
-    reader = _Reader(root, Schemas.load(root / "schema"), confine=False)
+    reader = _Reader(root, Reading(Schemas.load(root / "schema"), None, files=1))
     document = reader.read(path, "case") if _is_yaml_or_json(path) else None
     if document is None and not reader.problems:
         reader.problems.append(Problem(Location(str(path)), "a case file must end in .yaml, .yml or .json", "E-FILE"))

@@ -79,7 +79,7 @@ def test_reading_falls_back_to_this_process_when_no_helper_can_start(
         raise OSError("no /dev/shm here")
 
     serial = validate(root, monkeypatch, helpers=0)
-    monkeypatch.setattr(reading, "_with_helpers", no_processes)
+    monkeypatch.setattr(reading.Reading, "_with_helpers", no_processes)
     assert validate(root, monkeypatch, helpers=1).problems == serial.problems
 
 
