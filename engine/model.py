@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypeAlias
 
 FactType = Literal["boolean", "number", "category", "list"]
@@ -199,9 +200,9 @@ class FactDef:
     valueset: str | None = None
     derived: bool = False
 
-    @property
+    @cached_property
     def value_names(self) -> tuple[str, ...]:
-        return tuple(v for v, _ in self.values)
+        return tuple(v for v, _ in self.values)  # checked for every case: worked out once
 
 
 @dataclass(frozen=True)
