@@ -448,14 +448,31 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+#: The checks that read no case: they can run while the cases are still being read.
+RULE_CHECKS: tuple[Check, ...] = tuple(check for check in CHECKS if check is not check_cases)
+CASE_CHECKS: tuple[Check, ...] = (check_cases,)
+
+Findings = dict[Check, list[Problem]]
+
+
 def run_checks(loaded: Loaded, today: dt.date | None = None, checks: tuple[Check, ...] = CHECKS) -> list[Problem]:
     """Every semantic problem of a loaded repository, each check isolated from the others."""
-    ctx = Context(loaded, today or dt.date.today())
-    found = [problem for check in checks for problem in check(ctx)]
+    return settled(loaded, findings_of(loaded, today or dt.date.today(), checks), checks)
+
+
+def findings_of(loaded: Loaded, today: dt.date, checks: tuple[Check, ...]) -> Findings:
+    """What each check finds, before the problems that follow from others are dropped (`settled`)."""
+    ctx = Context(loaded, today)
+    return {check: list(check(ctx)) for check in checks}
+
+
+def settled(loaded: Loaded, found: Findings, checks: tuple[Check, ...] = CHECKS) -> list[Problem]:
+    """The checks' problems in the checks' order, less those that only repeat another problem."""
+    in_order = [problem for check in checks for problem in found[check]]
     broken = {p.location.path for p in loaded.problems if p.severity == "error"}
-    misread = {p.location.path for p in found if p.code in _CONDITION_ERRORS}
-    return [p for p in found if not _follows_from(p, broken) and not (p.code == "W-UNSATISFIABLE"
-                                                                     and p.location.path in misread)]
+    misread = {p.location.path for p in in_order if p.code in _CONDITION_ERRORS}
+    return [p for p in in_order if not _follows_from(p, broken) and not (p.code == "W-UNSATISFIABLE"
+                                                                        and p.location.path in misread)]
 
 
 #: A condition comparing with a value its fact cannot take (a misspelt category value, say)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -177,28 +177,35 @@ class Reading:
         """Every job's result, in the jobs' order."""
         return self._read(jobs, None)  # type: ignore[return-value]
 
-    def cases(self, jobs: Sequence[Job], vocabulary: CaseVocabulary) -> list[CaseRead]:
-        """Every case file's read, in the jobs' order."""
-        return self._read(jobs, vocabulary)  # type: ignore[return-value]
+    def cases(self, jobs: Sequence[Job], vocabulary: CaseVocabulary,
+              meanwhile: Callable[[], None] = lambda: None) -> list[CaseRead]:
+        """Every case file's read, in the jobs' order. `meanwhile` runs in this process once the
+        helpers have their work (before any case is read when there is no helper)."""
+        return self._read(jobs, vocabulary, meanwhile)  # type: ignore[return-value]
 
-    def _read(self, jobs: Sequence[Job], vocabulary: CaseVocabulary | None) -> list[Read]:
+    def _read(self, jobs: Sequence[Job], vocabulary: CaseVocabulary | None,
+              meanwhile: Callable[[], None] = lambda: None) -> list[Read]:
         chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
         first = self._chunks_started
         if len(chunks) > 1 and self.helpers and first + len(chunks) <= self.claims:
             self._chunks_started += len(chunks)
             try:
-                return self._with_helpers(chunks, first, vocabulary)
+                return self._with_helpers(chunks, first, vocabulary, meanwhile)
             except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
                 self.helpers = 0
+        meanwhile()
         return _read_chunk_here(jobs, self.schemas, self.confine_to, vocabulary, self.folders)
 
-    def _with_helpers(self, chunks: list[list[Job]], first: int, vocabulary: CaseVocabulary | None) -> list[Read]:
+    def _with_helpers(self, chunks: list[list[Job]], first: int, vocabulary: CaseVocabulary | None,
+                      meanwhile: Callable[[], None]) -> list[Read]:
         pool, claimed = self._started()
         # The vocabulary (150 KB at 5,000 rules) rides only with the first chunks sent: a helper
         # takes tasks in the order sent and keeps it for the batch (see _read_chunk).
-        futures = [pool.submit(_read_chunk, first + i, chunks[i], self.confine_to, first, vocabulary is not None,
+        futures = [pool.submit(_read_chunk, first + i, [(j.path, j.display, j.kind) for j in chunks[i]],
+                               self.confine_to, first, vocabulary is not None,
                                vocabulary if sent < 2 * self.helpers else None)
                    for sent, i in enumerate(reversed(range(len(chunks))))][::-1]
+        meanwhile()
         reads: list[Read] = []
         for i, chunk in enumerate(chunks):
             found = None if _claim(claimed, first + i) else futures[i].result()
@@ -254,7 +261,7 @@ def _start_helper(documents: dict[str, Any], claimed: Any) -> None:
     _HELPER = (Schemas.from_documents(documents), claimed)
 
 
-def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None, batch: int, cases: bool,
+def _read_chunk(index: int, sent: list[tuple[str, str, str]], confine_to: Path | None, batch: int, cases: bool,
                 vocabulary: CaseVocabulary | None) -> list[Read] | None:
     """The chunk's reads, or None when the main process claimed it first (or, for cases, when this
     helper was not given the batch's vocabulary: the main process then reads the chunk)."""
@@ -263,6 +270,7 @@ def _read_chunk(index: int, jobs: list[Job], confine_to: Path | None, batch: int
     schemas, claimed = _HELPER
     if vocabulary is not None:
         _BATCH_VOCABULARY = (batch, vocabulary)
+    jobs = [Job(*job) for job in sent]  # sent as tuples: they pickle faster than dataclasses
     if not cases:
         return _read_chunk_here(jobs, schemas, confine_to, None, {}) if _claim(claimed, index) else None
     if _BATCH_VOCABULARY is None or _BATCH_VOCABULARY[0] != batch or not _claim(claimed, index):

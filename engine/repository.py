@@ -133,16 +133,24 @@ def yaml_names(folder: Path | None) -> list[str]:
     return sorted(found, key=lambda name: name.split("/"))  # part by part, as paths sort
 
 
-def load_repository(root: Path, *, with_cases: bool = True) -> Loaded:
-    """Load everything; never raises for bad content, only records problems."""
+#: Work to do on a repository loaded but for its cases, while helper processes read the cases.
+Meanwhile = Callable[["Loaded"], None]
+
+
+def load_repository(root: Path, *, with_cases: bool = True, meanwhile: Meanwhile | None = None) -> Loaded:
+    """Load everything; never raises for bad content, only records problems.
+
+    `meanwhile`, if given, is called once with the repository loaded but for its cases (before
+    they are read, or while helper processes read them): what it finds must not depend on cases.
+    """
     with collector_paused():
-        return _load(root, with_cases)
+        return _load(root, with_cases, meanwhile or (lambda _loaded: None))
 
 
-def _load(root: Path, with_cases: bool) -> Loaded:
+def _load(root: Path, with_cases: bool, meanwhile: Meanwhile) -> Loaded:
     schemas = Schemas.load(root / "schema")
     with Reading(schemas, root.resolve(), files=_count_files(root, with_cases)) as reading:
-        return _load_with(_Reader(root, reading), with_cases)
+        return _load_with(_Reader(root, reading), with_cases, meanwhile)
 
 
 def _count_files(root: Path, with_cases: bool) -> int:
@@ -151,7 +159,7 @@ def _count_files(root: Path, with_cases: bool) -> int:
     return len(yaml_names(g / "rules")) + (len(yaml_names(root / CASES_DIR)) if with_cases else 0)
 
 
-def _load_with(reader: _Reader, with_cases: bool) -> Loaded:
+def _load_with(reader: _Reader, with_cases: bool, meanwhile: Meanwhile) -> Loaded:
     root = reader.root
     g = root / "guidelines"
     facts_doc = reader.read_optional(g / "facts.yaml", "facts")
@@ -181,14 +189,16 @@ def _load_with(reader: _Reader, with_cases: bool) -> Loaded:
     loaded = Loaded(root, guidelines, (), reader.documents, reader.problems,
                     rule_documents={d.data["id"]: d for d in rule_docs.values()} if rule_docs else {})
     if with_cases:
-        _read_cases(reader, reader.jobs(root / CASES_DIR, "case"), loaded)
+        _read_cases(reader, reader.jobs(root / CASES_DIR, "case"), loaded, meanwhile)
+    else:
+        meanwhile(loaded)
     return loaded
 
 
-def _read_cases(reader: _Reader, jobs: list[Job], loaded: Loaded) -> None:
+def _read_cases(reader: _Reader, jobs: list[Job], loaded: Loaded, meanwhile: Meanwhile) -> None:
     """Read, build and check every case file, keeping the cases and their findings, not their documents."""
     cases: list[Case] = []
-    for read in reader.reading.cases(jobs, case_vocabulary(loaded)):
+    for read in reader.reading.cases(jobs, case_vocabulary(loaded), lambda: meanwhile(loaded)):
         loaded.case_files += read.parsed
         reader.problems.extend(read.problems)
         if read.case is not None and read.findings is not None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.checks import run_checks
+from engine.checks import CASE_CHECKS, RULE_CHECKS, Findings, findings_of, settled
 from engine.errors import Problem
 from engine.reading import collector_paused
 from engine.repository import Loaded, load_repository
@@ -26,9 +26,13 @@ def validate_repository(
     root: Path, *, only: Sequence[Path] = (), today: dt.date | None = None
 ) -> ValidationReport:
     """Every problem of the repository; with `only`, those inside the given files or folders."""
+    day = today or dt.date.today()
+    found: Findings = {}
     with collector_paused():
-        loaded = load_repository(root)
-        problems = [*loaded.problems, *run_checks(loaded, today)]
+        # The rule checks run while helper processes read the cases (see engine.reading).
+        loaded = load_repository(root, meanwhile=lambda rules: found.update(findings_of(rules, day, RULE_CHECKS)))
+        found.update(findings_of(loaded, day, CASE_CHECKS))
+        problems = [*loaded.problems, *settled(loaded, found)]
     if only:
         problems = [p for p in problems if _inside(root / p.location.path, only)]
     return ValidationReport(tuple(problems), loaded.files, len(loaded.guidelines.rules),
