@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.model import GuidelineSet
-from engine.site_html import RawBlocks
+from engine.site_html import RawBlocks, esc
 from engine.site_outcomes import CaseOutcome, SiteOutcomes, per_list
 from engine.site_paths import CASES, CASES_PER_PAGE, case_anchor, cases_path, link
 from engine.site_text import text
@@ -14,7 +14,8 @@ from engine.site_worked import case_block
 
 #: Beyond this many cases the case pages stay out of the search index: indexing parses every
 #: page's HTML again (a third of the build at 10,000 cases) and the index, which every reader
-#: downloads, grew with the cases. Rules, topics and the cases index are still searched.
+#: downloads, grew with the cases. Rules, topics and the cases index are still searched. The
+#: cases' headings are then HTML too, and the pages list no contents beside them.
 SEARCHED_CASES = 2_000
 
 
@@ -33,6 +34,7 @@ def case_pages(g: GuidelineSet, outcomes: SiteOutcomes) -> CasePages:
     for o in outcomes.cases:  # sorted by topic, then id
         by_topic.setdefault(o.case.topic, []).append(o)
     limit = per_list(len(outcomes.cases))
+    many = len(outcomes.cases) > SEARCHED_CASES
     pages: dict[str, str] = {}
     raw: dict[str, tuple[str, ...]] = {}
     page_of: dict[str, str] = {}
@@ -42,7 +44,7 @@ def case_pages(g: GuidelineSet, outcomes: SiteOutcomes) -> CasePages:
             here = cases_path(topic, number)
             blocks = RawBlocks()
             pages[here] = _front_matter(len(outcomes.cases)) + _topic_page(g, topic, chunk, (number, len(chunks)),
-                                                                           limit, blocks)
+                                                                           limit, blocks, many)
             raw[here] = tuple(blocks.blocks)
             page_of.update((o.case.id, here) for o in chunk)
     titles = tuple((topic_title(g, t), cases_path(t)) for t in by_topic)
@@ -71,13 +73,23 @@ def _index(g: GuidelineSet, by_topic: dict[str, list[CaseOutcome]]) -> str:
 
 
 def _topic_page(g: GuidelineSet, topic: str, chunk: Sequence[CaseOutcome], place: tuple[int, int],
-                limit: int, blocks: RawBlocks) -> str:
+                limit: int, blocks: RawBlocks, many: bool) -> str:
     here = cases_path(topic, place[0])
     lines = [f"# Test cases: {topic_title(g, topic)}", "", *_pager(topic, here, place)]
-    for o in chunk:  # the headings stay Markdown: the page's table of contents lists the cases
+    if many:  # Markdown would spend more on the headings than on the rest of the page: all HTML
+        lines.append(blocks.add("\n".join(f"{_heading(o)}\n{case_block(g, o, here, limit)}" for o in chunk)))
+        return "\n".join(lines) + "\n"
+    for o in chunk:  # Markdown headings: the page's table of contents lists the cases
         lines += [f"## {text(o.case.title)} {{#{case_anchor(o.case.id)}}}", "",
                   blocks.add(case_block(g, o, here, limit)), ""]
     return "\n".join(lines)
+
+
+def _heading(o: CaseOutcome) -> str:
+    """A case's heading as Markdown would make it, with its permanent link."""
+    anchor = case_anchor(o.case.id)
+    return (f'<h2 id="{anchor}">{esc(o.case.title)}<a class="headerlink" href="#{anchor}" '
+            'title="Permanent link">&para;</a></h2>')
 
 
 def _pager(topic: str, here: str, place: tuple[int, int]) -> list[str]:

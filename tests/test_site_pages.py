@@ -8,6 +8,7 @@ and review the diff like any other change.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -209,9 +210,19 @@ def test_case_pages_leave_the_search_index_only_when_there_are_many_cases(
     case_pages = [p for p in site.pages if p.startswith("cases/") and p != "cases/index.md"]
     assert case_pages and not any(site.pages[p].startswith(excluded) for p in site.pages)
     monkeypatch.setattr("engine.site_cases.SEARCHED_CASES", len(loaded[1]) - 1)
-    many = render_site(loaded[0], evaluate_all(loaded[1], _fixed_result), []).pages
-    assert [p for p in many if many[p].startswith(excluded)] == case_pages  # rules and the index still searched
-    assert all(many[p] == excluded + "\n" + site.pages[p] for p in case_pages)
+    many = render_site(loaded[0], evaluate_all(loaded[1], _fixed_result), [])
+    assert [p for p in many.pages if many.pages[p].startswith(excluded)] == case_pages  # rules, index searched
+    for page in case_pages:  # the same cases under the same anchors; their headings are HTML now
+        assert re.findall(r"\{#(case-[^}]+)\}", site.pages[page]) == re.findall(r'<h2 id="(case-[^"]+)"',
+                                                                              many.whole(page))
+        assert _text_of(many.whole(page)) == _text_of(site.whole(page))
+
+
+def _text_of(page: str) -> list[str]:
+    """The words a reader sees, in order (front matter, markup and Markdown's marks left out)."""
+    body = re.sub(r"^---\n.*?\n---\n", "", page, flags=re.S)
+    body = re.sub(r"\{#[^}]+\}|<[^>]+>|&para;|^#+ ", " ", body, flags=re.M)
+    return body.split()
 
 
 def test_the_menu_stays_small_however_many_topics_and_sources(
