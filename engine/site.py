@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.model import GuidelineSet, Rule
 from engine.site_cases import CasePages, case_pages
-from engine.site_html import broken_raw_links, fill
+from engine.site_html import broken_raw_links, fill, fill_late
 from engine.site_model import RelationIndex
 from engine.site_outcomes import CaseOutcome, SiteOutcomes, evaluate_all, failed_everywhere
 from engine.site_pages import (
@@ -61,13 +61,11 @@ class Site:
     edit_paths: dict[str, str]   # page -> repository path of the YAML it is generated from
     not_in_nav: frozenset[str] = frozenset()  # pages reached by links only, not from the menu
     raw: dict[str, tuple[str, ...]] = field(default_factory=dict)  # page -> its raw HTML blocks
-    #: Pages whose raw blocks stay out of the search index (rule pages: their worked examples), so
-    #: the index is not made to parse them: they are put in place after the theme, not before.
-    unsearched_raw: frozenset[str] = frozenset()
 
     def whole(self, path: str) -> str:
         """A page's Markdown with its raw blocks in place: what its reader gets, short of the theme."""
-        return fill(self.pages[path], self.raw.get(path, ()))
+        blocks = self.raw.get(path, ())
+        return fill_late(fill(self.pages[path], blocks), blocks)
 
     def broken_links(self) -> list[str]:
         """Links in raw blocks (which MkDocs does not check) to a page or anchor the site lacks."""
@@ -102,9 +100,7 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
     raw.update(cases.raw)
     edit_paths = {rule_path(r): r.path for r in g.rules if r.path}
     nav = navigation(g, topics, cases)
-    raw = {p: b for p, b in raw.items() if b}
-    examples = frozenset(rule_path(r) for r in g.rules) & raw.keys()
-    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav), raw, examples)
+    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav), {p: b for p, b in raw.items() if b})
 
 
 def navigation(g: GuidelineSet, topics: Sequence[str], cases: CasePages) -> list[Any]:

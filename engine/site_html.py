@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from engine.site_paths import relative
 
 _PLACEHOLDER = re.compile(r"<!--gl-raw:(\d+)-->")
+_LATE = re.compile(r"<!--gl-late:(\d+)-->")
 _HREF = re.compile(r'href="([^"]*)"')
 _RAW_ID = re.compile(r' id="([^"]+)"')
 _MARKDOWN_ID = re.compile(r"\{#([A-Za-z0-9_-]+)\}")
@@ -29,16 +30,48 @@ class RawBlocks:
     def __init__(self) -> None:
         self.blocks: list[str] = []
 
-    def add(self, block: str) -> str:
+    def add(self, block: str, *, late: bool = False) -> str:
+        """A late block is put in place after the theme, so the search index does not read it."""
         self.blocks.append(block)
-        return f"<!--gl-raw:{len(self.blocks) - 1}-->"
+        return f"<!--gl-{'late' if late else 'raw'}:{len(self.blocks) - 1}-->"
 
 
 def fill(content: str, blocks: Sequence[str]) -> str:
-    """The page with each placeholder replaced by its block (after Markdown, or to read the page whole)."""
+    """The page with each block that is not late in its place (after Markdown, before the search index)."""
     if not blocks:
         return content
     return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], content)
+
+
+def fill_late(content: str, blocks: Sequence[str]) -> str:
+    """The page with its late blocks in place (once the theme has made the page)."""
+    if not blocks:
+        return content
+    return _LATE.sub(lambda m: blocks[int(m.group(1))], content)
+
+
+_TOKEN = re.compile(r"\\(.)|(\*\*)|(\*)")
+
+
+def inline_html(markdown: str) -> str:
+    """A phrase made by engine/site_text.py (text() escaped every mark from YAML; only its own `*`
+    and `**` are left) as HTML: escapes shown as the character, emphasis as <em> and <strong>. The
+    text is already HTML-escaped, so no other markup can come out of it."""
+    out: list[str] = []
+    position, em, strong = 0, False, False
+    for match in _TOKEN.finditer(markdown):
+        out.append(markdown[position:match.start()])
+        position = match.end()
+        if match.group(1) is not None:
+            out.append(match.group(1))
+        elif match.group(2):
+            out.append("</strong>" if strong else "<strong>")
+            strong = not strong
+        else:
+            out.append("</em>" if em else "<em>")
+            em = not em
+    out.append(markdown[position:])
+    return "".join(out) + ("</em>" if em else "") + ("</strong>" if strong else "")
 
 
 @functools.lru_cache(maxsize=1 << 16)

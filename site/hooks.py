@@ -20,7 +20,7 @@ from engine.reading import collector_paused
 from engine.repository import find_root
 from engine.site import Site, SiteOutcomes, render_site
 from engine.site_evaluate import evaluate_cases
-from engine.site_html import fill
+from engine.site_html import fill, fill_late
 from engine.validate import validate_repository
 
 # Under "mkdocs." so that `--strict` counts our warnings like its own.
@@ -95,14 +95,10 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     # Markdown has run: the generated HTML blocks take the places held for them (engine/site_html.py),
     # before the search index reads the page.
     _, site = _BUILDS[config.config_file_path]
-    if page.file.src_uri in site.unsearched_raw:
-        return html
     return fill(html, site.raw.get(page.file.src_uri, ()))
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     # The blocks the search index must not read (a rule page's worked examples) go in last.
     _, site = _BUILDS[config.config_file_path]
-    if page.file.src_uri not in site.unsearched_raw:
-        return output
-    return fill(output, site.raw[page.file.src_uri])
+    return fill_late(output, site.raw.get(page.file.src_uri, ()))

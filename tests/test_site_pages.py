@@ -142,38 +142,41 @@ def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
 
 
 def test_related_rules_follow_derived_facts_both_ways(site: Site) -> None:
-    deriving = site.pages["rules/monitoring/AZA-MON-001.md"]
-    reading = site.pages["rules/monitoring/AZA-MON-002.md"]
-    assert "It records **severe cytopenia**, which is read by [AZA-MON-002](AZA-MON-002.md)" in deriving
-    assert "It reads **severe cytopenia**, recorded by [AZA-MON-001](AZA-MON-001.md)" in reading
+    deriving = site.whole("rules/monitoring/AZA-MON-001.md")
+    reading = site.whole("rules/monitoring/AZA-MON-002.md")
+    assert ('It records <strong>severe cytopenia</strong>, which is read by <a href="../AZA-MON-002/">AZA-MON-002</a>'
+            in deriving)
+    recorded = 'It reads <strong>severe cytopenia</strong>, recorded by <a href="../AZA-MON-001/">AZA-MON-001</a>'
+    assert recorded in reading
 
 
 def test_overrides_are_shown_on_both_rules(site: Site) -> None:
-    assert "It overrides [AZA-DOSE-001](AZA-DOSE-001.md)" in site.pages["rules/dosing/AZA-DOSE-002.md"]
-    overridden = site.pages["rules/dosing/AZA-DOSE-001.md"]
-    assert "It is overridden by [AZA-TPMT-002](../contraindications/AZA-TPMT-002.md)" in overridden
+    assert 'It overrides <a href="../AZA-DOSE-001/">AZA-DOSE-001</a>' in site.whole("rules/dosing/AZA-DOSE-002.md")
+    overridden = site.whole("rules/dosing/AZA-DOSE-001.md")
+    assert 'It is overridden by <a href="../../contraindications/AZA-TPMT-002/">AZA-TPMT-002</a>' in overridden
 
 
 def test_a_disagreement_shows_on_every_rule_it_names(site: Site) -> None:
     for page in ("rules/dosing/AZA-DOSE-001.md", "rules/dosing/AZA-DOSE-002.md"):
-        assert "Disagreement: How much to reduce the dose" in site.pages[page]
-    assert "**Followed here:** [AZA-DOSE-002](AZA-DOSE-002.md)" in site.pages["rules/dosing/AZA-DOSE-001.md"]
-    assert "**Followed here:** this rule, AZA-DOSE-002." in site.pages["rules/dosing/AZA-DOSE-002.md"]
+        assert "Disagreement: How much to reduce the dose" in site.whole(page)
+    followed = '<strong>Followed here:</strong> <a href="../AZA-DOSE-002/">AZA-DOSE-002</a>'
+    assert followed in site.whole("rules/dosing/AZA-DOSE-001.md")
+    assert "<strong>Followed here:</strong> this rule, AZA-DOSE-002." in site.whole("rules/dosing/AZA-DOSE-002.md")
 
 
 def test_citations_link_to_the_reference_anchor_and_to_doi_and_pubmed(site: Site) -> None:
-    page = site.pages["rules/contraindications/AZA-TPMT-002.md"]
-    assert "(../../references.md#ref-trial-a)" in page
-    assert "(https://doi.org/10.1000/example.123)" in page
-    assert "(https://pubmed.ncbi.nlm.nih.gov/12345678/)" in page
+    page = site.whole("rules/contraindications/AZA-TPMT-002.md")
+    assert 'href="../../../references/#ref-trial-a"' in page
+    assert 'href="https://doi.org/10.1000/example.123"' in page
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/12345678/"' in page
     seed_line = next(line for line in page.splitlines() if "#ref-seed-one" in line)
     assert "https://" not in seed_line  # no identifier on record: no outside link
 
 
 def test_retired_rule_is_marked_not_current_and_points_to_its_replacement(site: Site) -> None:
-    page = site.pages["rules/pretreatment-testing/AZA-TPMT-000.md"]
-    assert '!!! danger "Not current: this rule is retired"' in page
-    assert "Use instead: [AZA-TPMT-001](AZA-TPMT-001.md)" in page
+    page = site.whole("rules/pretreatment-testing/AZA-TPMT-000.md")
+    assert '<div class="admonition danger">\n<p class="admonition-title">Not current: this rule is retired</p>' in page
+    assert 'Use instead: <a href="../AZA-TPMT-001/">AZA-TPMT-001</a>.' in page
     nav_titles = str(site.nav)
     assert "AZA-TPMT-000: Test TPMT in everyone (retired, not current)" in nav_titles
 
