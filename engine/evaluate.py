@@ -218,10 +218,14 @@ class Evaluator:
     def _needs_data(self, run: Chained, kept: list[Recommendation]) -> tuple[NeedsData, ...]:
         found: dict[str, NeedsData] = {}
         behind: dict[str, frozenset[str]] = {}  # producers are shared by many rules: each fact walked once a case
+        listed: dict[frozenset[str], tuple[str, ...]] = {}  # undecided rules often lack the same facts
         for rule_id in self._ordered(run.lacking):  # the undecided rules
             if self._advice[rule_id]:
-                facts = self._base_facts_needed(run.lacking[rule_id], run, behind)
-                found[rule_id] = NeedsData(rule_id, self._rules[rule_id].title, tuple(sorted(facts)))
+                lacking = run.lacking[rule_id]
+                if lacking not in listed:
+                    listed[lacking] = tuple(sorted(lacking if lacking.isdisjoint(self._producers)
+                                                   else self._base_facts_needed(lacking, run, behind)))
+                found[rule_id] = NeedsData(rule_id, self._rules[rule_id].title, listed[lacking])
         for rec in kept:
             if rec.dose is not None and rec.dose.needs and rec.rule not in found:
                 found[rec.rule] = NeedsData(rec.rule, self._rules[rec.rule].title, rec.dose.needs)
