@@ -156,3 +156,24 @@ def test_a_rule_file_that_cannot_be_read_fails_the_run(tmp_path: Path, capsys: p
     body = json.loads(out)
     assert (code, body["status"]) == (1, "fail")
     assert body["problems"][0]["path"] == "guidelines/rules/monitoring/AZA-CBC-009.yaml"
+
+
+def test_a_run_stopped_midway_prints_no_half_json_document(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cli.test as command
+
+    real = command.iter_outcomes
+
+    def stops_after_one(*args: Any, **kwargs: Any) -> Any:
+        for number, outcome in enumerate(real(*args, **kwargs)):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield outcome
+
+    monkeypatch.setattr(command, "iter_outcomes", stops_after_one)
+    code, out, err = run(capsys, "--repo", str(four_outcomes(tmp_path)), "--format", "json", "--jobs", "1")
+    assert code == 2 and out == ""
+    assert "interrupted; nothing was written" in err
+    monkeypatch.setattr(command, "iter_outcomes", real)
+    code, out, _ = run(capsys, "--repo", str(four_outcomes(tmp_path / "again")), "--format", "json", "--jobs", "1")
+    assert json.loads(out)["total"] == 4

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from engine import outcome_store
 from engine.case_report import (
@@ -71,28 +74,34 @@ def run(args: argparse.Namespace) -> int:
     _warn_about(broken)
     tally = Tally(selection.guidelines) if args.coverage and selection.full else None
     store = outcome_store.StoreWriter(selection.root, selection.cases) if selection.full else None
-    try:
-        outcomes = _outcomes(selection, args, tally, store)
-    except BaseException:  # Ctrl-C or an engine that cannot start: leave no half-written store behind
-        if store is not None:
-            store.abandon()
-        raise
-    if store is not None and (why_not := store.finish()):
-        print(f"note: the site build will evaluate the cases itself: {why_not}", file=sys.stderr)
-    if not outcomes:
-        message = f"no cases found (looked in {', '.join(selection.looked_in)})"
-        print(f"FAIL: {message}", file=sys.stderr)
-        if args.format == "json":
-            print(outcomes_json([], message=message, problems=broken))
-        return 1
-    coverage = _coverage(selection, tally, args)
-    _report(outcomes, coverage, broken, args)
+    # Each case's JSON waits in a temporary file, not on stdout: a run that stops midway prints no
+    # half a document, and memory stays flat however many cases there are.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as cases_json:
+        try:
+            outcomes = _outcomes(selection, args, tally, store, cases_json)
+        except BaseException:  # Ctrl-C or an engine that cannot start: leave no half-written store behind
+            if store is not None:
+                store.abandon()
+            raise
+        if store is not None and (why_not := store.finish()):
+            print(f"note: the site build will evaluate the cases itself: {why_not}", file=sys.stderr)
+        if not outcomes:
+            message = f"no cases found (looked in {', '.join(selection.looked_in)})"
+            print(f"FAIL: {message}", file=sys.stderr)
+            if args.format == "json":
+                print(outcomes_json([], message=message, problems=broken))
+            return 1
+        coverage = _coverage(selection, tally, args)
+        _report(outcomes, coverage, broken, args, cases_json)
     return 0 if succeeded(outcomes) and not (coverage and coverage.gaps) and not broken else 1
 
 
 def _report(outcomes: list[CaseOutcome], coverage: Coverage | None, broken: list[Problem],
-            args: argparse.Namespace) -> None:
-    if args.format == "json":  # the cases are already written, as they finished (_outcomes)
+            args: argparse.Namespace, cases_json: TextIO) -> None:
+    if args.format == "json":  # each case's JSON was written as it finished (_outcomes)
+        sys.stdout.write(JSON_HEAD)
+        cases_json.seek(0)
+        shutil.copyfileobj(cases_json, sys.stdout)
         print(json_tail(outcomes, coverage, problems=broken))
         return
     for problem in broken:
@@ -103,7 +112,7 @@ def _report(outcomes: list[CaseOutcome], coverage: Coverage | None, broken: list
 
 
 def _outcomes(selection: Selection, args: argparse.Namespace, tally: Tally | None,
-              store: outcome_store.StoreWriter | None) -> list[CaseOutcome]:
+              store: outcome_store.StoreWriter | None, cases_json: TextIO) -> list[CaseOutcome]:
     """Every outcome in path order. Each case's coverage view, site view and JSON are used as it
     finishes and then dropped, so a run holds little per case however many cases it has."""
     progress = _progress_bar() if args.progress or sys.stderr.isatty() else None
@@ -117,7 +126,7 @@ def _outcomes(selection: Selection, args: argparse.Namespace, tally: Tally | Non
         if store is not None:
             store.add(outcome)
         if args.format == "json":
-            sys.stdout.write((JSON_HEAD if not outcomes else "") + case_json(outcome, first=not outcomes))
+            cases_json.write(case_json(outcome, first=not outcomes))
         outcomes.append(outcome.slim())
     if progress:
         print(file=sys.stderr)
