@@ -168,11 +168,15 @@ class _LoadFailure(Exception):
         self.problem = problem
 
 
-def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES) -> Document | Problem:
-    """Read and parse one YAML or JSON file; a problem is returned, never raised."""
+def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES,
+              status: os.stat_result | None = None) -> Document | Problem:
+    """Read and parse one YAML or JSON file; a problem is returned, never raised.
+
+    `status` is the path's os.lstat, when the caller has it already.
+    """
     where = Location(display)
     try:
-        size = _regular_file_size(path)
+        size = _regular_file_size(path, status)
         if size is None:
             return Problem(where, "not a regular file (symbolic links are not followed)", "E-FILE")
         if size > max_bytes:
@@ -181,8 +185,7 @@ def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES
                 f"file is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)",
                 "E-TOO-LARGE",
             )
-        with open(path, "rb") as file:
-            raw = file.read()
+        raw = _read_bytes(path, size)
     except OSError as exc:
         return Problem(where, f"cannot read the file: {exc.strerror or exc}", "E-READ")
     return parse_text(raw, display, path)
@@ -192,15 +195,29 @@ def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES
 _NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 
 
-def _regular_file_size(path: Path | str) -> int | None:
+def _regular_file_size(path: Path | str, status: os.stat_result | None) -> int | None:
     """The size of a regular file that is not a symbolic link, else None; one system call, not three."""
+    if status is None:
+        try:
+            status = os.lstat(path)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return None
+            raise
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _read_bytes(path: Path | str, size: int) -> bytes:
+    """The whole file, expected to hold `size` bytes: a few system calls, no buffered file object."""
+    # O_NOFOLLOW: a file swapped for a link since it was checked is refused, not followed.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
-        found = os.lstat(path)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return None
-        raise
-    return found.st_size if stat.S_ISREG(found.st_mode) else None
+        raw = os.read(descriptor, size + 1)
+        while len(raw) > size and (more := os.read(descriptor, 1 << 20)):  # it grew since: read on
+            raw += more
+        return raw
+    finally:
+        os.close(descriptor)
 
 
 def parse_text(raw: bytes, display: str, path: Path | str | None = None) -> Document | Problem:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -88,11 +89,12 @@ def read_file(job: Job, schemas: Schemas, confine_to: Path | None, folders: Fold
 
     `folders` remembers where folders really are, for a run of files read together.
     """
-    if confine_to is not None and _outside(job.path, confine_to, {} if folders is None else folders):
+    status = _status(job.path)
+    if confine_to is not None and _outside(job.path, status, confine_to, {} if folders is None else folders):
         problem = Problem(Location(job.display), "this path points outside the repository; it is not read",
                           "E-OUTSIDE")
         return FileRead(None, (problem,))
-    loaded = load_file(job.path, job.display)
+    loaded = load_file(job.path, job.display, status=status)
     if isinstance(loaded, Problem):
         return FileRead(None, (loaded,))
     found = schemas.check(loaded, job.kind)
@@ -116,20 +118,28 @@ def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: C
 Folders = dict[str, str]
 
 
-def _outside(path: str, root: Path, folders: Folders) -> bool:
-    """Whether Path(path).resolve() lies outside `root` (or cannot be resolved)."""
+def _status(path: str) -> os.stat_result | None:
+    """os.lstat(path), or None where it fails (engine.loader then says why)."""
     try:
-        real = _real_path(path, folders)
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _outside(path: str, status: os.stat_result | None, root: Path, folders: Folders) -> bool:
+    """Whether Path(path).resolve() lies outside `root` (or cannot be resolved); `status` is its lstat."""
+    try:
+        real = _real_path(path, status, folders)
     except (OSError, RuntimeError):
         return True
     inside = str(root)
     return real != inside and not real.startswith(inside if inside.endswith("/") else inside + "/")
 
 
-def _real_path(path: str, folders: Folders) -> str:
+def _real_path(path: str, status: os.stat_result | None, folders: Folders) -> str:
     """str(Path(path).resolve()), each folder resolved once: a file that is no link lies where its folder really is."""
     folder, name = os.path.split(path)
-    if name in ("", ".", "..") or os.path.islink(path):
+    if name in ("", ".", "..") or (status is not None and stat.S_ISLNK(status.st_mode)):
         return str(Path(path).resolve())
     if folder not in folders:
         folders[folder] = str(Path(folder or ".").resolve())

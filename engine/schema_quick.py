@@ -66,6 +66,19 @@ class _Compiler:
         checks = [check for keyword, value in schema.items() if (check := self.keyword(base, keyword, value, schema))]
         return _all_of(checks)
 
+    def by_kind(self, base: str, alternatives: list[Any]) -> dict[type, list[Accepts]] | None:
+        """For anyOf/oneOf: for each Python type of plain data, the alternatives that can accept it.
+
+        The others refuse any value of that type, so leaving them out changes no answer. None
+        when the alternatives say nothing about types.
+        """
+        kinds = [_admitted(self, base, sub) for sub in alternatives]
+        if all(kind is None for kind in kinds):
+            return None
+        checks = [self.schema(base, sub) for sub in alternatives]
+        return {python: [check for check, kind in zip(checks, kinds, strict=True) if kind is None or python in kind]
+                for python in (type(None), bool, int, float, str, list, dict)}
+
     def keyword(self, base: str, keyword: str, value: Any, schema: Mapping[str, Any]) -> Accepts | None:
         if keyword in _UNSUPPORTED_ANYWHERE:
             raise _Unsupported(keyword)
@@ -75,6 +88,29 @@ class _Compiler:
         if build is None:
             raise _Unsupported(keyword)
         return build(self, base, value, schema)
+
+
+#: The Python types of plain data each JSON Schema type may match (integer: 3.0 counts as one).
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "null": (type(None),), "boolean": (bool,), "integer": (int, float), "number": (int, float),
+    "string": (str,), "array": (list,), "object": (dict,),
+}
+
+
+def _admitted(c: _Compiler, base: str, schema: Any, depth: int = 0) -> set[type] | None:
+    """The Python types a schema can accept at all, from its `type` (through `$ref`s); None: any."""
+    if not isinstance(schema, dict) or depth > 8:
+        return None
+    found: set[type] | None = None
+    if isinstance(schema.get("type"), (str, list)):
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        found = {kind for name in names for kind in _PYTHON_TYPES.get(name, (object,))}
+    if isinstance(schema.get("$ref"), str):
+        name, _, pointer = schema["$ref"].partition("#")
+        referred = _admitted(c, name or base, _resolve(c.documents, name or base, pointer), depth + 1)
+        if referred is not None:
+            found = referred if found is None else found & referred
+    return None if found is None or object in found else found
 
 
 def _resolve(documents: Mapping[str, Any], name: str, pointer: str) -> Any:
@@ -213,14 +249,36 @@ def _required(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) ->
     return lambda instance: not isinstance(instance, dict) or all(name in instance for name in names)
 
 
+#: Names a propertyNames check remembers having accepted (the same fact names recur in every case).
+_NAMES_REMEMBERED = 10_000
+
+
 def _property_names(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
     check = c.schema(base, value)
-    return lambda instance: not isinstance(instance, dict) or all(check(name) for name in instance)
+    accepted: set[str] = set()
+
+    def accepts(instance: Any) -> bool:
+        if isinstance(instance, dict):
+            for name in instance:
+                if name not in accepted:
+                    if not check(name):
+                        return False
+                    if len(accepted) < _NAMES_REMEMBERED:
+                        accepted.add(name)
+        return True
+    return accepts
 
 
 def _items(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
     check = c.schema(base, value)
-    return lambda instance: not isinstance(instance, list) or all(check(item) for item in instance)
+
+    def accepts(instance: Any) -> bool:
+        if isinstance(instance, list):
+            for item in instance:  # a loop, not all(...): no generator per value
+                if not check(item):
+                    return False
+        return True
+    return accepts
 
 
 def _unique_items(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts | None:
@@ -262,12 +320,18 @@ def _ref(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Acce
 
 
 def _any_of_keyword(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    return _any_of([c.schema(base, sub) for sub in value])
+    by_kind = c.by_kind(base, value)
+    everything = _any_of([c.schema(base, sub) for sub in value])
+    if by_kind is None:
+        return everything
+    options = {kind: _any_of(checks) for kind, checks in by_kind.items()}
+    return lambda instance: options.get(type(instance), everything)(instance)
 
 
 def _one_of(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
     checks = [c.schema(base, sub) for sub in value]
-    return lambda instance: sum(1 for check in checks if check(instance)) == 1
+    by_kind = c.by_kind(base, value) or {}
+    return lambda instance: sum(1 for check in by_kind.get(type(instance), checks) if check(instance)) == 1
 
 
 def _all_of_keyword(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
