@@ -87,10 +87,11 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
     for r in g.rules:
         pages[rule_path(r)], raw[rule_path(r)] = rule_page(
             g, r, RuleContext(outcomes.of_rule(r.id), cases.page_of, index.of(r)))
-    pages.update({topic_path(t): topic_page(g, t) for t in topics})
+    for t in topics:
+        pages[topic_path(t)], raw[topic_path(t)] = topic_page(g, t)
+    pages["rules/index.md"], raw["rules/index.md"] = rules_index(g, topics)
     pages.update({source_path(s.ref): source_page(g, s) for s in g.sources})
     pages.update({
-        "rules/index.md": rules_index(g, topics),
         REFERENCES: references_page(g),
         "sources/index.md": sources_index(g),
         FACTS: facts_page(g),

@@ -89,6 +89,7 @@ def page_url(path: str) -> str:
     return stem + "/"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def href(from_page: str, to_page: str, anchor: str = "") -> str:
     """A relative link, as it must appear in the built HTML, from one generated page to another."""
     here, there = page_url(from_page), page_url(to_page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.model import FactDef, GuidelineSet, Reference, Rule, SourceTrace, Statement
+from engine.site_html import RawBlocks, esc, link_html
 from engine.site_model import citing_rules
 from engine.site_paths import (
     FACTS,
@@ -34,41 +35,58 @@ NOT_ENCODED = {
 }
 
 
+#: The last repository's rules by topic: each topic is listed two or three times, and scanning every
+#: rule for each made the site quadratic in topics × rules.
+_BY_TOPIC: tuple[GuidelineSet | None, dict[str, list[Rule]]] = (None, {})
+
+
 def rules_of(g: GuidelineSet, topic: str) -> list[Rule]:
     """A topic's rules, current ones first, then by id."""
-    return sorted((r for r in g.rules if r.topic == topic), key=lambda r: (STATUS_ORDER.get(r.status, 9), r.id))
+    global _BY_TOPIC
+    if _BY_TOPIC[0] is not g:
+        by_topic: dict[str, list[Rule]] = {}
+        for rule in sorted(g.rules, key=lambda r: (STATUS_ORDER.get(r.status, 9), r.id)):
+            by_topic.setdefault(rule.topic, []).append(rule)
+        _BY_TOPIC = (g, by_topic)
+    return list(_BY_TOPIC[1].get(topic, ()))
 
 
-def topic_page(g: GuidelineSet, key: str) -> str:
+def topic_page(g: GuidelineSet, key: str) -> tuple[str, tuple[str, ...]]:
+    """A topic's page: its Markdown and its HTML block (the table of its rules)."""
     here = topic_path(key)
     topic = g.topics.get(key)
     title = text(topic.title) if topic else text(key)
-    lines = [f"# {title}", "", text(topic.description) if topic else "", ""]
-    lines += _rule_table(g, rules_of(g, key), here)
-    return "\n".join(lines) + "\n"
+    blocks = RawBlocks()
+    lines = [f"# {title}", "", text(topic.description) if topic else "", "",
+             blocks.add(_rule_table(g, rules_of(g, key), here))]
+    return "\n".join(lines) + "\n", tuple(blocks.blocks)
 
 
-def _rule_table(g: GuidelineSet, rules: Sequence[Rule], here: str) -> list[str]:
+def _rule_table(g: GuidelineSet, rules: Sequence[Rule], here: str) -> str:
+    """An HTML table (engine/site_html.py): with thousands of rules, Markdown's tables were slow."""
     if not rules:
-        return ["No rules yet."]
-    rows = ["| Rule | Recommendation | Status |", "|---|---|---|"]
+        return "<p>No rules yet.</p>"
+    rows = []
     for r in rules:
         marker = " (not current)" if r.status in NOT_CURRENT else ""
-        rows.append(f"| [{text(r.id)}]({link(here, rule_path(r))}) | {text(r.title)}{marker} | "
-                    f"{status_badge(r.status)} |")
-    return rows
+        rows.append(f"<tr>\n<td>{link_html(here, rule_path(r), esc(r.id))}</td>\n<td>{esc(r.title)}{marker}</td>\n"
+                    f"<td>{status_badge(r.status, html=True)}</td>\n</tr>")
+    return ("<table>\n<thead>\n<tr>\n<th>Rule</th>\n<th>Recommendation</th>\n<th>Status</th>\n</tr>\n</thead>\n"
+            "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>")
 
 
-def rules_index(g: GuidelineSet, topics: Sequence[str]) -> str:
+def rules_index(g: GuidelineSet, topics: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """Every rule by topic: the Markdown and its HTML blocks (a table a topic)."""
     here = "rules/index.md"
+    blocks = RawBlocks()
     lines = ["# All rules by topic", "",
              "Every rule, current or not. Retired and deprecated rules are kept so past "
              "decisions can be traced; they are marked *not current*.", ""]
     for key in topics:
         topic = g.topics.get(key)
-        lines += [f"## [{text(topic.title if topic else key)}]({link(here, topic_path(key))})", ""]
-        lines += [*_rule_table(g, rules_of(g, key), here), ""]
-    return "\n".join(lines)
+        lines += [f"## [{text(topic.title if topic else key)}]({link(here, topic_path(key))})", "",
+                  blocks.add(_rule_table(g, rules_of(g, key), here)), ""]
+    return "\n".join(lines), tuple(blocks.blocks)
 
 
 def references_page(g: GuidelineSet) -> str:

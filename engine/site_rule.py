@@ -42,10 +42,11 @@ def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> tuple[str, t
         ("Why", _why(rule), False),
         ("Sources", _sources(g, rule, here), False),
         ("Where sources disagree", _disagreements(g, rule, here), False),
-        # Worked examples stay out of the search index: rules are found by their own words.
+        # Examples, relations and history stay out of the search index (it parses every page it
+        # indexes): a rule is found by what it says, when and why, and by its sources.
         ("Worked examples", _examples(g, rule, context, here), True),
-        ("Related rules", _related(g, context.relations, here), False),
-        ("Review and history", _history(rule, here) + "\n" + SAFETY, False),
+        ("Related rules", _related(g, context.relations, here), True),
+        ("Review and history", _history(rule, here) + "\n" + SAFETY, True),
     ]
     parts = [f"{_front_matter(rule)}# {text(rule.id)}: {text(rule.title)}", blocks.add(_header(g, rule, here))]
     for title, body, late in sections:

@@ -5,6 +5,8 @@ HTML, not Markdown (engine/site_html.py says why): these blocks are most of the 
 
 from __future__ import annotations
 
+import functools
+
 from engine.model import Case, FactDef, GuidelineSet
 from engine.result import Recommendation
 from engine.site_html import esc, link_html
@@ -40,10 +42,28 @@ def patient_brief(g: GuidelineSet, case: Case, limit: int | None = None) -> str:
     parts = []
     for name in names[:limit]:
         given = case.facts[name]
-        parts.append(f"{esc(label_of(g, name))}: {fact_value(g.facts.get(name), given.value, given.unit)}")
+        value = given.value
+        fact = g.facts.get(name)
+        if isinstance(value, (list, tuple)):
+            parts.append(f"{esc(label_of(g, name))}: {fact_value(fact, value, given.unit)}")
+        else:  # most facts recur across cases with the same value: each item made once
+            parts.append(_fact_item(label_of(g, name), fact.display_unit or fact.unit if fact else None,
+                                    value, given.unit))
     if limit is not None and len(names) > limit:
         parts.append(f"and {len(names) - limit} more facts (see the case file)")
     return "; ".join(parts) if parts else "no facts given"
+
+
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: True and 1 are different answers
+def _fact_item(label: str, fact_unit: str | None, value: object, unit: str | None) -> str:
+    """'body weight: 62 kg'; `fact_unit` is the dictionary's unit for the fact."""
+    if isinstance(value, bool):
+        shown = "yes" if value else "no"
+    elif isinstance(value, (int, float)):
+        shown = esc(f"{number(float(value))} {unit or fact_unit or ''}".strip())
+    else:
+        shown = esc(str(value).replace("_", " "))
+    return f"{esc(label)}: {shown}"
 
 
 def fact_value(fact: FactDef | None, value: object, unit: str | None) -> str:
