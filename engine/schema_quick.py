@@ -209,6 +209,9 @@ def _type(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Acc
 
 def _enum(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
     options = list(value)
+    if options and all(isinstance(option, str) for option in options):  # words: one set lookup
+        words = frozenset(options)
+        return lambda instance: isinstance(instance, str) and instance in words
     return lambda instance: any(_same(option, instance) for option in options)
 
 
@@ -217,12 +220,13 @@ def _const(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Ac
 
 
 def _properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    checks = [(name, c.schema(base, sub)) for name, sub in value.items()]
+    checks = {name: c.schema(base, sub) for name, sub in value.items()}
 
     def accepts(instance: Any) -> bool:
         if isinstance(instance, dict):
-            for name, check in checks:
-                if name in instance and not check(instance[name]):
+            for name, item in instance.items():  # a value holds a few of the many properties a schema names
+                check = checks.get(name)
+                if check is not None and not check(item):
                     return False
         return True
     return accepts
@@ -245,8 +249,8 @@ def _additional_properties(c: _Compiler, base: str, value: Any, schema: Mapping[
 
 
 def _required(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    names = list(value)
-    return lambda instance: not isinstance(instance, dict) or all(name in instance for name in names)
+    names = frozenset(value)
+    return lambda instance: not isinstance(instance, dict) or names <= instance.keys()
 
 
 #: Names a propertyNames check remembers having accepted (the same fact names recur in every case).

@@ -10,7 +10,7 @@ from repo_builder import FACTS, case, make_repo
 from engine.errors import Location
 from engine.facts import normalize_facts
 from engine.model import FactDef, case_from, fact_from
-from engine.repository import load_repository
+from engine.repository import load_repository, yaml_files
 from engine.validate import validate_repository
 
 TODAY = dt.date(2026, 11, 22)
@@ -53,3 +53,26 @@ def test_shared_fact_inputs_keep_true_one_and_one_point_zero_apart() -> None:
     facts = case_from(case(facts={"a": True, "b": 1, "c": 1.0, "d": "1", "e": True}), "x.yaml").facts
     assert [type(facts[n].value) for n in "abcd"] == [bool, int, float, str]
     assert facts["a"] is facts["e"]  # one object for every `true`
+
+
+def rglob_listing(folder: Path) -> list[Path]:
+    """What yaml_files found before it walked folders itself (Path.rglob), kept here to compare."""
+    found = (p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml")
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(found)
+
+
+def test_yaml_files_lists_what_rglob_found_in_the_same_order(tmp_path: Path) -> None:
+    folder = tmp_path / "cases"
+    for name in ["b/x.yaml", "a-b/x.yaml", "a/x.yaml", "a/y.yml", "a/z.json", "a/README.md", ".hidden/x.yaml",
+                 "a/.x.yaml", "a/deep/er/x.yaml", "Z.yaml", "a/b.c.yaml", "dir.yaml/inner.yaml"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("id: x\n", "utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "far.yaml").write_text("id: far\n", "utf-8")
+    (folder / "linked").symlink_to(outside)  # a linked folder is listed by neither, nor entered
+    (folder / "link.yaml").symlink_to(outside / "far.yaml")  # a linked file is listed (and refused when read)
+    (folder / "broken.yaml").symlink_to(tmp_path / "nothing")
+    assert yaml_files(folder) == rglob_listing(folder)
+    assert yaml_files(tmp_path / "missing") == [] and yaml_files(None) == []

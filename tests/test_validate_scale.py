@@ -4,6 +4,7 @@ same order, and the same documents as one process reading every file itself."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from repo_builder import case, default_rules, make_repo, rule
 
 import engine.reading as reading
+from engine.schema import Schemas
 from engine.validate import ValidationReport, validate_repository
 
 TODAY = dt.date(2026, 11, 22)
@@ -85,3 +87,20 @@ def test_reading_falls_back_to_this_process_when_no_helper_can_start(
 
 def test_a_small_repository_starts_no_helper() -> None:
     assert reading.helpers_for(reading.PARALLEL_FROM - 1) == 0
+
+
+def test_a_helper_without_the_batchs_vocabulary_leaves_the_chunk_to_this_process(tmp_path: Path) -> None:
+    """The vocabulary rides only with the first chunks sent; a helper that missed it claims nothing."""
+    root = broken_repo(tmp_path)
+    claimed = multiprocessing.get_context("spawn").Array("b", 4)
+    schemas = Schemas.load(root / "schema")
+    job = (str(root / "tests/cases/general/case-001.yaml"), "tests/cases/general/case-001.yaml", "case")
+    saved = reading._HELPER, reading._BATCH_VOCABULARY
+    try:
+        reading._HELPER, reading._BATCH_VOCABULARY = (schemas, claimed), None
+        assert reading._read_chunk(0, [job], root.resolve(), 7, True, None) is None
+        assert claimed[0] == 0  # not claimed: the main process reads it
+        found = reading._read_chunk(1, [], root.resolve(), 7, False, None)  # files need no vocabulary
+        assert found == [] and claimed[1] == 1
+    finally:
+        reading._HELPER, reading._BATCH_VOCABULARY = saved
