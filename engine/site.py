@@ -32,7 +32,7 @@ from engine.site_paths import (
     source_path,
     topic_path,
 )
-from engine.site_rule import RuleContext, rule_page
+from engine.site_rule import Contents, RuleContext, rule_page
 
 #: Hand-written pages (site/docs/), in reading order, before and after the generated ones.
 HANDWRITTEN_FIRST: list[dict[str, str] | str] = [
@@ -61,6 +61,9 @@ class Site:
     edit_paths: dict[str, str]   # page -> repository path of the YAML it is generated from
     not_in_nav: frozenset[str] = frozenset()  # pages reached by links only, not from the menu
     raw: dict[str, tuple[str, ...]] = field(default_factory=dict)  # page -> its raw HTML blocks
+    #: page -> (heading, anchor) of the sections its HTML blocks hold: the hook adds them to the
+    #: page's contents list, which MkDocs makes from Markdown headings only.
+    contents: dict[str, Contents] = field(default_factory=dict)
 
     def whole(self, path: str) -> str:
         """A page's Markdown with its raw blocks in place: what its reader gets, short of the theme."""
@@ -84,8 +87,9 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
     index = RelationIndex(g)
     pages: dict[str, str] = {}
     raw: dict[str, tuple[str, ...]] = {}
+    contents: dict[str, Contents] = {}
     for r in g.rules:
-        pages[rule_path(r)], raw[rule_path(r)] = rule_page(
+        pages[rule_path(r)], raw[rule_path(r)], contents[rule_path(r)] = rule_page(
             g, r, RuleContext(outcomes.of_rule(r.id), cases.page_of, index.of(r)))
     for t in topics:
         pages[topic_path(t)], raw[topic_path(t)] = topic_page(g, t)
@@ -101,7 +105,8 @@ def render_site(g: GuidelineSet, outcomes: SiteOutcomes, schema_names: Sequence[
     raw.update(cases.raw)
     edit_paths = {rule_path(r): r.path for r in g.rules if r.path}
     nav = navigation(g, topics, cases)
-    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav), {p: b for p, b in raw.items() if b})
+    return Site(pages, nav, edit_paths, frozenset(pages) - _nav_pages(nav), {p: b for p, b in raw.items() if b},
+                contents)
 
 
 def navigation(g: GuidelineSet, topics: Sequence[str], cases: CasePages) -> list[Any]:

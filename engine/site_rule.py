@@ -1,9 +1,10 @@
 """One rule -> its page: what it says, when, why, sources, disagreements, worked examples, history.
 
-The headings are Markdown (the page's contents list and permanent links come from them); each
-section's body is an HTML block made here (engine/site_html.py): at thousands of rules, Markdown
-took most of the build's time. Everything from YAML goes through `esc`, or through engine.site_text's
-phrasing (escaped by `text`) and `inline_html`.
+Only the title is Markdown (MkDocs takes the page's title from it); the sections, headings included,
+are HTML blocks made here (engine/site_html.py): at thousands of rules, Markdown took most of the
+build's time. The hook lists the section headings in the page's contents (`SECTIONS`). Everything
+from YAML goes through `esc`, or through engine.site_text's phrasing (escaped by `text`) and
+`inline_html`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from engine.site_paths import CASES, NOT_CURRENT, REFERENCES, find_rule, outside
 from engine.site_text import action_words, derive_words, label_of, leaf, strength_words, text
 from engine.site_worked import rule_link, worked_example
 
+#: (heading, anchor) of the sections a page's HTML blocks hold, for the page's contents list.
+Contents = tuple[tuple[str, str], ...]
+
 SAFETY = ("<p><em>This page supports, and does not replace, clinical judgment. Check every "
           "recommendation against the patient in front of you and the current product information.</em></p>")
 
@@ -32,8 +36,8 @@ class RuleContext:
     relations: Relations
 
 
-def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> tuple[str, tuple[str, ...]]:
-    """The page's Markdown (front matter, headings, placeholders) and its HTML blocks."""
+def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> tuple[str, tuple[str, ...], Contents]:
+    """The page's Markdown (front matter, title, placeholders), its HTML blocks and its sections' headings."""
     here = rule_path(rule)
     blocks = RawBlocks()
     sections = [
@@ -49,10 +53,24 @@ def rule_page(g: GuidelineSet, rule: Rule, context: RuleContext) -> tuple[str, t
         ("Review and history", _history(rule, here) + "\n" + SAFETY, True),
     ]
     parts = [f"{_front_matter(rule)}# {text(rule.id)}: {text(rule.title)}", blocks.add(_header(g, rule, here))]
-    for title, body, late in sections:
-        if body:
-            parts += [f"## {title}", blocks.add(body, late=late)]
-    return "\n\n".join(parts) + "\n", tuple(blocks.blocks)
+    shown = [(title, body, late) for title, body, late in sections if body]
+    for title, body, late in shown:  # a heading goes in before the search index reads the page
+        parts += [blocks.add(heading(title)), blocks.add(body, late=late)]
+    contents = tuple((title, SECTIONS[title]) for title, _, _ in shown)
+    return "\n\n".join(parts) + "\n", tuple(blocks.blocks), contents
+
+
+#: A rule page's section headings (written by us, no text from YAML) and their anchors, as
+#: Python-Markdown's `toc` would make them. The build hook lists them in the page's contents.
+SECTIONS = {title: title.lower().replace(" ", "-") for title in (
+    "What it recommends", "When it applies", "Why", "Sources", "Where sources disagree", "Worked examples",
+    "Related rules", "Review and history")}
+
+
+def heading(title: str) -> str:
+    """A section heading with its permanent link, as Markdown (`toc` with permalinks) makes it."""
+    anchor = SECTIONS[title]
+    return f'<h2 id="{anchor}">{title}<a class="headerlink" href="#{anchor}" title="Permanent link">&para;</a></h2>'
 
 
 def _front_matter(rule: Rule) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import AnchorLink
 
 from engine import outcome_store
 from engine.model import Case, GuidelineSet
@@ -95,6 +96,9 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     # Markdown has run: the generated HTML blocks take the places held for them (engine/site_html.py),
     # before the search index reads the page.
     _, site = _BUILDS[config.config_file_path]
+    sections = site.contents.get(page.file.src_uri, ())
+    if sections and page.toc.items:  # under the page's title, as Markdown headings would be
+        page.toc.items[0].children.extend(AnchorLink(title, anchor, 2) for title, anchor in sections)
     return fill(html, site.raw.get(page.file.src_uri, ()))
 
 

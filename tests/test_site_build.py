@@ -193,3 +193,13 @@ def test_a_case_the_engine_refuses_fails_the_build_naming_the_case(
     assert main(["site", "build", "--repo", str(root)]) == 1
     assert "tests/cases/dosing/intermediate-tpmt-reduced-dose.yaml" in capsys.readouterr().err
     assert not (root / "site/build").exists()
+
+
+def test_rule_page_contents_list_its_sections(built: Path) -> None:
+    # The sections are HTML blocks; the hook lists their headings in the page's table of contents.
+    page = (built / "rules/dosing/AZA-DOSE-002/index.html").read_text(encoding="utf-8")
+    contents = page[page.index('class="md-nav md-nav--secondary"'):page.index("<article")]
+    for title, anchor in [("What it recommends", "what-it-recommends"), ("Worked examples", "worked-examples"),
+                          ("Review and history", "review-and-history")]:
+        assert f'href="#{anchor}"' in contents and title in contents
+        assert f'<h2 id="{anchor}">{title}<a class="headerlink" href="#{anchor}"' in page

@@ -19,6 +19,7 @@ from engine.model import Test as Leaf
 from engine.repository import load_repository
 from engine.result import Dose, Recommendation, Result, Suppressed
 from engine.site import Site, evaluate_all, render_site
+from engine.site_html import broken_raw_links, href
 from engine.site_text import dose_words, leaf, text
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -199,7 +200,7 @@ def test_a_rule_page_shows_what_bears_on_the_rule_and_the_cases_page_shows_all(
     guidelines, cases = loaded
     site = render_site(guidelines, evaluate_all(cases, busy), [])
     rule_page = site.whole("rules/contraindications/AZA-TPMT-002.md")
-    example = rule_page[rule_page.index("## Worked examples"):rule_page.index("## Related rules")]
+    example = rule_page[rule_page.index('<h2 id="worked-examples">'):rule_page.index('<h2 id="related-rules">')]
     assert example.index("Do not start azathioprine") < example.index("Stop azathioprine")  # ours first
     assert "Order TPMT activity test" not in example
     assert "and 1 other recommendation for this patient" in example
@@ -243,3 +244,22 @@ def test_the_menu_stays_small_however_many_topics_and_sources(
     assert "rules/dosing/index.md" in small.not_in_nav and "cases/dosing/index.md" in small.not_in_nav
     for index in ("rules/index.md", "cases/index.md"):  # the index pages still lead to every topic
         assert small.pages[index] == site.pages[index]
+
+
+def test_links_in_html_blocks_are_checked_against_the_generated_pages() -> None:
+    # MkDocs checks only the links Markdown makes; the build checks those in the HTML blocks itself.
+    pages = {"rules/a/R1.md": "# R1\n\n<!--gl-raw:0-->\n", "cases/a/index.md": "## One {#case-one}\n",
+             "references.md": "### Ref {#ref-x}\n"}
+    good = ('<a href="../../../cases/a/#case-one">c</a> <a href="../../../references/#ref-x">r</a> '
+            '<a href="https://doi.org/10.1/x">doi</a>')
+    assert broken_raw_links(pages, {"rules/a/R1.md": (good,)}) == []
+    bad = ('<a href="../../../cases/a/#case-two">c</a> <a href="../R2/">r</a> '
+           '<a href="javascript:alert(1)">j</a>')
+    assert sorted(broken_raw_links(pages, {"rules/a/R1.md": (bad,)})) == [
+        "rules/a/R1.md: a generated link to ../../../cases/a/#case-two names an anchor #case-two that "
+        "cases/a/index.md does not have",
+        "rules/a/R1.md: a generated link to ../R2/ leads to no page",
+        "rules/a/R1.md: a generated link to javascript:alert(1) leads to no page",
+    ]
+    assert href("rules/a/R1.md", "cases/a/2.md", "case-x") == "../../../cases/a/2/#case-x"
+    assert href("cases/a/index.md", "cases/a/index.md", "case-x") == "#case-x"
