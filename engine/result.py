@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from typing import Any
 
 
@@ -86,15 +87,25 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         """A stable, JSON-ready form (sorted, no floating noise)."""
-        cleaned: dict[str, Any] = _clean(asdict(self))
+        cleaned: dict[str, Any] = _clean(self)
         return cleaned
 
 
 def _clean(value: Any) -> Any:
+    """dataclasses.asdict with floats tidied, without its deep copy of every value (results are big)."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else round(value, 6)
+    if isinstance(value, (str, bool, int)) or value is None:
+        return value
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else round(value, 6)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _clean(getattr(value, name)) for name in _field_names(type(value))}
     return value
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
