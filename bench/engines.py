@@ -4,6 +4,9 @@
 - durable: the compiled rulesets asserted straight into durable_rules, stratum by stratum, every
            ruleset every time, with only the glue that turns firings into derived facts (no
            result built, no telling false from undecided).
+- durable-host: the same, through durable's own Python API (Host.assert_fact, a Python action
+           per match), as a durable_rules user would write it; our runtime reads the queued
+           actions from durable's C engine instead (engine/runtime.py).
 - plain:   the same strata evaluated in plain Python with the Kleene oracle (engine/oracle.py).
 - experta: each rule translated to an experta rule (two-valued: a test on a missing fact
            never matches), derived facts declared as facts.
@@ -16,9 +19,13 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import contextlib
+import itertools
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.compiler import DISCRIMINATOR, WARM_UP_FACT
 from engine.evaluate import Evaluator, derived_value
 from engine.model import All, AnyOf, Case, Condition, GuidelineSet, Not, Rule, Test
 from engine.oracle import leaf_truth, truth
@@ -80,6 +87,52 @@ class Durable(_Strata):
         given = {n: properties[n] for n in sorted(ruleset.properties) if n in properties}
         fired = self.runtime.run(ruleset, given)
         return {r.rule_id: True if r.rule_id in fired else None for r in ruleset.rules}
+
+
+class DurableHost(_Strata):
+    name = "durable_rules through its Python API"
+
+    def __init__(self, guidelines: GuidelineSet) -> None:
+        super().__init__(guidelines)
+        from durable.engine import Host, MessageNotHandledException
+
+        class Quiet(Host):  # type: ignore[misc]
+            def _run(self) -> None:  # no dispatch threads: every action runs in the caller
+                return None
+
+        self.not_handled = MessageNotHandledException
+        self.host, self.fired, self.sids = Quiet(), set(), itertools.count(1)
+        for layer in self.program.strata:
+            for ruleset in layer:
+                definition = json.loads(ruleset.definition)
+                for key, rule in definition.items():
+                    rule["run"] = self._recorder(key)
+                self.host.set_rulesets({self._name(ruleset): definition})
+                self._session(ruleset, dict(WARM_UP_FACT))  # durable crashes if a first session fires nothing
+
+    def _recorder(self, key: str) -> Callable[[Any], None]:
+        return lambda c: self.fired.add(key)
+
+    @staticmethod
+    def _name(ruleset: Any) -> str:
+        return f"{ruleset.name}-host"
+
+    def run(self, case: Case, values: Mapping[str, Any]) -> int:
+        return self.chain(values, self._decide)
+
+    def _decide(self, ruleset: Any, known: dict[str, Any]) -> Outcomes:
+        properties = compute(known, self.program.specs)
+        fired = self._session(ruleset, {**{n: properties[n] for n in sorted(ruleset.properties) if n in properties},
+                                        **DISCRIMINATOR})
+        return {r.rule_id: True if r.rule_id in fired else None for r in ruleset.rules}
+
+    def _session(self, ruleset: Any, fact: dict[str, Any]) -> set[str]:
+        sid = str(next(self.sids))
+        self.fired = set()
+        with contextlib.suppress(self.not_handled):  # the patient matched no rule here
+            self.host.assert_fact(self._name(ruleset), {**fact, "sid": sid})
+        self.host.delete_state(self._name(ruleset), sid)
+        return self.fired
 
 
 class Plain(_Strata):
@@ -164,6 +217,6 @@ class Experta:
         return x.Fact(**{test.fact: x.P(holds)})
 
 
-ENGINES: dict[str, type[Ours] | type[Durable] | type[Plain] | type[Experta]] = {
-    "ours": Ours, "durable": Durable, "plain": Plain, "experta": Experta,
+ENGINES: dict[str, type[Ours] | type[Durable] | type[DurableHost] | type[Plain] | type[Experta]] = {
+    "ours": Ours, "durable": Durable, "durable-host": DurableHost, "plain": Plain, "experta": Experta,
 }

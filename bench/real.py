@@ -131,6 +131,7 @@ def table(found: dict[str, Any]) -> str:
         ("ours, whole result", f"{ours:,.0f} cases/s", "", None),
         ("raw durable_rules, same rulesets", ratio("durable"), "ours within 1.5× of it",
          isinstance(rate["durable"], float) and rate["durable"] / ours <= 1.5),
+        ("raw durable_rules through its Python API (actions in Python)", ratio("durable-host"), "reported", None),
         ("plain Python (the oracle)", ratio("plain"), "reported", None),
         ("experta", ratio("experta"), "ours ≥ 5× faster",
          isinstance(rate["experta"], float) and ours / rate["experta"] >= 5),
