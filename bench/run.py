@@ -227,7 +227,14 @@ def engine_table(rows: list[dict[str, Any]]) -> str:
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     return (f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs ({cpu}), "
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}, "
+            f"speed probe {speed_probe():.1f} ms")
+
+
+def speed_probe() -> float:
+    """Median ms of a fixed pure-Python loop (sum(range(10**6))): this VM's speed drifts by half from
+    one hour to the next even when idle, so a table is only comparable with one of a similar probe."""
+    return statistics.median(median_time(lambda: sum(range(10**6)), 5) for _ in range(5)) * 1e3
 
 
 def main() -> None:
