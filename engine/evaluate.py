@@ -74,6 +74,7 @@ class Evaluator:
         compiled = [(stratum, ruleset, rule) for stratum, layer in enumerate(self.program.strata)
                     for ruleset in layer for rule in ruleset.rules]
         self._gates = GateIndex({rule.rule_id: rule.gates for _, _, rule in compiled}, derived)
+        self._residual = self._gates.residual_rules()  # the rules with gates to check one by one
         self._place = {rule.rule_id: (index, stratum, ruleset, rule)
                        for index, (stratum, ruleset, rule) in enumerate(compiled)}
         self._all_false: Outcomes = dict.fromkeys(self._rules, False)
@@ -125,17 +126,19 @@ class Evaluator:
              run: Chained) -> list[str]:
         """Decide the candidates of one ruleset: fired (true), ruled out by a residual gate (false, as they
         start), or decided beside durable. Returns the rules not ruled out."""
-        known = run.known
-        open_ = [rule for rule in candidates if self._gates.passes(rule.rule_id, known)]
-        live = [rule for rule in open_ if properties.keys() >= rule.requires]
+        known, residual, passes = run.known, self._residual, self._gates.passes
+        open_ = [rule for rule in candidates if rule.rule_id not in residual or passes(rule.rule_id, known)]
+        present = properties.keys()
+        live = [rule for rule in open_ if present >= rule.requires]
         fired = self._fired(ruleset, live, properties) if live else frozenset()
         opened = [rule.rule_id for rule in open_]
         if not fired.issubset(opened):
             raise EngineError(f"{sorted(fired.difference(opened))} fired although a known value rules them out; "
                               "the compiled pattern is wrong")
         run.fired |= fired
+        outcomes, not_fired = run.outcomes, self._not_fired
         for rule_id in opened:
-            run.outcomes[rule_id] = True if rule_id in fired else self._not_fired(rule_id, run)
+            outcomes[rule_id] = True if rule_id in fired else not_fired(rule_id, run)
         return opened
 
     def _fired(self, ruleset: CompiledRuleset, live: list[CompiledRule],

@@ -89,6 +89,10 @@ class GateIndex:
         residue = self._residue[rule_id]
         return not residue or all(fact not in known or known[fact] in allowed for fact, allowed in residue)
 
+    def residual_rules(self) -> frozenset[str]:
+        """The rules with residual gates (for the others `passes` is always true)."""
+        return frozenset(rule_id for rule_id, residue in self._residue.items() if residue)
+
     def _passing(self, fact: str, value: Any) -> frozenset[str]:
         # Selective facts are categories and yes/no answers: few values, each worked out once.
         key = (fact, value)
