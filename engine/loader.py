@@ -13,6 +13,7 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -393,7 +394,7 @@ class _EventReader:
             raise _Declined
         kind = type(event)
         if kind is ScalarEvent:
-            return _plain_value(event.value, event.style)
+            return scalar_value(event.value, event.style, _decline)
         if depth >= MAX_DEPTH:  # its items would lie deeper than the careful path allows
             raise _Declined
         if kind is MappingStartEvent:
@@ -412,7 +413,7 @@ class _EventReader:
                 raise _Declined
             event = next_event()
             if type(event) is ScalarEvent and event.anchor is None and event.tag is None:
-                result[name] = _plain_value(event.value, event.style)
+                result[name] = scalar_value(event.value, event.style, _decline)
             else:
                 result[name] = self.value(event, depth)
         if type(key) is not MappingEndEvent:
@@ -434,11 +435,17 @@ class _EventReader:
             raise _Declined
 
 
-def _plain_value(text: str, style: str | None) -> Any:
-    """A scalar's value as _Converter._scalar gives it; _Declined where that would be a problem."""
-    if not text.isascii() and _has_surrogate(text):
-        raise _Declined
-    if style:
+def _decline(message: str, code: str) -> Exception:
+    """The fast reader's answer to a scalar with a problem: leave the file to the careful path."""
+    return _Declined()
+
+
+def scalar_value(text: str, style: str | None, refuse: Callable[[str, str], Exception]) -> Any:
+    """A scalar's value: text when quoted or a block, else null, yes/no, a number or text as written.
+    `refuse(message, code)` makes the exception raised for a scalar no fact may hold."""
+    if not text.isascii() and _has_surrogate(text):  # from an escape such as "\ud800": no UTF-8 text holds it
+        raise refuse("the text holds an invalid character escape (a lone surrogate); delete it", "E-ENCODING")
+    if style:  # quoted or block text stays text (plain is None, or '' from libyaml)
         return text
     if text in _NULLS:
         return None
@@ -449,11 +456,11 @@ def _plain_value(text: str, style: str | None) -> Any:
     if text[0] not in _NUMBER_START:
         return text
     if _SPECIAL_FLOAT.match(text):
-        raise _Declined
+        raise refuse(f"'{text}' is not a finite number; write a real value", "E-NUMBER")
     if _INT.match(text) or _FLOAT.match(text):
         value: int | float = int(text) if _INT.match(text) and len(text) < 20 else float(text)
         if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
-            raise _Declined
+            raise refuse(f"the number {text} is out of any sensible range", "E-NUMBER")
         return value
     return text
 
@@ -569,28 +576,4 @@ class _Converter:
         return result
 
     def _scalar(self, node: ScalarNode) -> Any:
-        text = node.value
-        if _has_surrogate(text):  # from an escape such as "\\ud800": no UTF-8 text can hold it
-            raise self.fail(node, "the text holds an invalid character escape (a lone surrogate); delete it",
-                            "E-ENCODING")
-        if node.style:  # quoted or block text stays text (plain is None, or '' from libyaml)
-            return text
-        if text in _NULLS:
-            return None
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        if text[0] not in _NUMBER_START:
-            return text
-        if _SPECIAL_FLOAT.match(text):
-            raise self.fail(node, f"'{text}' is not a finite number; write a real value", "E-NUMBER")
-        if _INT.match(text) or _FLOAT.match(text):
-            return self._number(node, text)
-        return text
-
-    def _number(self, node: ScalarNode, text: str) -> int | float:
-        value: int | float = int(text) if _INT.match(text) and len(text) < 20 else float(text)
-        if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
-            raise self.fail(node, f"the number {text} is out of any sensible range", "E-NUMBER")
-        return value
+        return scalar_value(node.value, node.style, lambda message, code: self.fail(node, message, code))
