@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,11 +70,6 @@ class CompiledRuleset:
     rules: tuple[CompiledRule, ...]
     properties: frozenset[str]
     definition: str  # canonical JSON; the runtime parses a fresh dict each time it registers
-
-    def live_rules(self, present: Mapping[str, Any], ruled_out: Container[str] = ()) -> list[CompiledRule]:
-        """The rules here that could match a patient with these properties (rules already known to
-        be false aside)."""
-        return [rule for rule in self.rules if rule.rule_id not in ruled_out and present.keys() >= rule.requires]
 
     @property
     def alternatives(self) -> int:
