@@ -215,17 +215,6 @@ def derive_words(g: GuidelineSet, action: Action) -> str:
     return f"{text(label_of(g, action.fact or ''))} is set to {value}"
 
 
-def fact_value_words(fact: FactDef | None, value: object, unit: str | None) -> str:
-    """A case's fact as a reader sees it: '62 kg', 'absent', 'prednisolone, allopurinol'."""
-    if isinstance(value, (list, tuple)):
-        return text(", ".join(str(v) for v in value)) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return text(f"{number(float(value))} {unit or unit_of(fact)}".strip())
-    return text(str(value).replace("_", " "))
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def slug(value: str) -> str:
     """A safe path segment or anchor from an id or key (ids are already safe; this makes sure)."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import functools
 
-from engine.model import Case, FactDef, GuidelineSet
+from engine.model import Case, GuidelineSet
 from engine.result import Recommendation
 from engine.site_html import esc, link_html
 from engine.site_outcomes import CaseOutcome, Listing
 from engine.site_paths import case_anchor, find_rule, rule_path
-from engine.site_text import ACTION_VERBS, STRENGTH_WORDS, label_of, number, subject_of, unit_of
+from engine.site_text import ACTION_VERBS, STRENGTH_WORDS, label_of, number, subject_of
 
 
 def worked_example(g: GuidelineSet, outcome: CaseOutcome, rule_id: str, here: str, case_page: str) -> str:
@@ -45,7 +45,7 @@ def patient_brief(g: GuidelineSet, case: Case, limit: int | None = None) -> str:
         value = given.value
         fact = g.facts.get(name)
         if isinstance(value, (list, tuple)):
-            parts.append(f"{esc(label_of(g, name))}: {fact_value(fact, value, given.unit)}")
+            parts.append(f"{esc(label_of(g, name))}: {esc(', '.join(str(v) for v in value)) or 'none'}")
         else:  # most facts recur across cases with the same value: each item made once
             parts.append(_fact_item(label_of(g, name), fact.display_unit or fact.unit if fact else None,
                                     value, given.unit))
@@ -64,17 +64,6 @@ def _fact_item(label: str, fact_unit: str | None, value: object, unit: str | Non
     else:
         shown = esc(str(value).replace("_", " "))
     return f"{esc(label)}: {shown}"
-
-
-def fact_value(fact: FactDef | None, value: object, unit: str | None) -> str:
-    """A case's fact as a reader sees it: '62 kg', 'absent', 'prednisolone, allopurinol'."""
-    if isinstance(value, (list, tuple)):
-        return esc(", ".join(str(v) for v in value)) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return esc(f"{number(float(value))} {unit or unit_of(fact)}".strip())
-    return esc(str(value).replace("_", " "))
 
 
 def outcome_block(g: GuidelineSet, outcome: CaseOutcome, here: str, rule_id: str = "") -> str:
