@@ -55,16 +55,6 @@ def _inert(value: str) -> str:
     return _LEADING_NUMBER.sub(r"\1\\\2", inline, count=1)
 
 
-def title_text(value: object) -> str:
-    """Text from YAML for an admonition title, which sits inside double quotes."""
-    return quoted(text(value))
-
-
-def quoted(markdown: str) -> str:
-    """Already-escaped Markdown made safe inside an admonition title's double quotes."""
-    return markdown.replace('"', "&quot;")
-
-
 def indent(block: str) -> str:
     """A block of Markdown indented to sit inside an admonition or a list item."""
     return "\n".join(f"    {line}" if line else "" for line in block.split("\n"))
