@@ -1,9 +1,15 @@
 """What `guideline test` found for every case, saved for the site build to reuse (build/site-outcomes.json).
 
-The store holds only what the site shows (engine/site_outcomes.py) and a fingerprint of everything
-that decides the results: the bytes of every file under guidelines/ and tests/cases/, the engine's
-own source and the versions of Python and durable_rules. The site uses the store only when the
-fingerprint it computes now is the same; otherwise it evaluates the cases itself.
+The store holds what the site shows (engine/site_outcomes.py), each case as its file gives it, and a
+fingerprint of everything that decides a case file's reading, its problems and its result: the bytes
+of every file under guidelines/, tests/cases/ and schema/, the engine's own source and the versions
+of Python and of the libraries the engine runs on. The site uses the store only when the fingerprint
+it computes now is the same; otherwise it reads, checks and evaluates the cases itself.
+
+A store also says whether the run's cases were every case file under tests/cases/, each read,
+schema-valid and without a problem (`all_case_files`). Only then may the site take the cases from the
+store instead of reading and checking 50,000 files again (engine/site_inputs.py): the run left out
+no file with a problem, so there is none to report.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,46 +27,68 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import engine
-from engine.model import Case
+from engine.case_checks import topic_of_case
+from engine.model import Case, Expectations, Expected, FactInput, case_from
+from engine.repository import CASES_DIR, yaml_names
 from engine.result import Dose, NeedsData, Recommendation, Suppressed
 from engine.site_outcomes import CaseOutcome, Collector, Listing, RuleExamples, SiteOutcomes, SiteView
 
 STORE = Path("build") / "site-outcomes.json"
-#: Bumped whenever the stored shape changes (2: cases in the order the run finished them).
-FORMAT = 2
-_INPUTS = ("guidelines", "tests/cases")
+#: Bumped whenever the stored shape changes (2: cases in the order the run finished them; 3: each
+#: case as its file gives it, and whether the cases were every case file, all without a problem).
+FORMAT = 3
+_INPUTS = ("guidelines", "tests/cases", "schema")
+#: Libraries whose version can change how a file reads, whether it is valid or what a case gives.
+_LIBRARIES = ("durable_rules", "PyYAML", "jsonschema", "referencing", "rpds-py")
+#: The store's first bytes as StoreWriter writes them: enough to tell a stale store without parsing it.
+#: (A store written otherwise, its keys in another order, is taken for stale: evaluated, never trusted.)
+_HEAD = re.compile(r'\{\s*"format"\s*:\s*(\d+)\s*,\s*"fingerprint"\s*:\s*"([0-9a-f]{64})"')
 
 
 def fingerprint(root: Path) -> str:
-    """A digest of every input that decides a case's result."""
-    digest = hashlib.sha256(f"format {FORMAT}; python {sys.version}; durable {_durable_version()}\n".encode())
+    """A digest of every input that decides how a case file reads, its problems and its result."""
+    digest = hashlib.sha256(f"format {FORMAT}; python {sys.version}; {_library_versions()}\n".encode())
     for label, base in [*((d, root / d) for d in _INPUTS), ("engine", Path(engine.__file__).parent)]:
-        for relative in _files(str(base)):
+        for relative, link in _files(str(base)):
             if label == "engine" and (not relative.endswith(".py") or _only_renders(relative)):
                 continue
-            with open(os.path.join(base, relative), "rb") as handle:
-                data = handle.read()
-            digest.update(f"{label}/{relative} {len(data)}\n".encode())
+            data = _content(os.path.join(base, relative))
+            digest.update(f"{label}/{relative} -> {link} {len(data)}\n".encode())
             digest.update(data)
     return digest.hexdigest()
 
 
-def _files(base: str) -> list[str]:
-    """Every file under `base` (none if it is not a folder) as relative POSIX paths, sorted by their
-    parts. os.scandir and plain strings: pathlib's objects cost more than reading 50,000 small files."""
-    found: list[str] = []
+def _files(base: str) -> list[tuple[str, str]]:
+    """Every entry under `base` that is not a folder (none if `base` is not a folder), as relative POSIX
+    paths sorted by their parts, each with where it links to ("" for no link). Links to folders are not
+    entered, as the loader does not enter them (and a link loop would never end). os.scandir and plain
+    strings: pathlib's objects cost more than reading 50,000 small files."""
+    found: list[tuple[str, str]] = []
     folders = [""] if os.path.isdir(base) else []
     while folders:
         folder = folders.pop()
         with os.scandir(os.path.join(base, folder)) as entries:
             for entry in entries:
                 relative = f"{folder}/{entry.name}" if folder else entry.name
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):
                     if entry.name != "__pycache__":
                         folders.append(relative)
-                elif entry.is_file():
-                    found.append(relative)
-    return sorted(found, key=lambda r: r.split("/"))
+                else:  # where a link points decides whether the loader reads it (not outside the repository)
+                    found.append((relative, os.readlink(entry.path) if entry.is_symlink() else ""))
+    return sorted(found, key=lambda r: r[0].split("/"))
+
+
+def _content(path: str) -> bytes:
+    """A regular file's bytes (through links); nothing for anything else: a pipe would never end."""
+    try:
+        with open(path, "rb", opener=_no_wait) as handle:
+            return handle.read() if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) else b""
+    except OSError as exc:  # unreadable now: the loader will say so; the digest must still differ
+        return f"unreadable: {exc.strerror}".encode()
+
+
+def _no_wait(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _only_renders(relative: str) -> bool:
@@ -69,9 +99,13 @@ def _only_renders(relative: str) -> bool:
     return name.startswith("site") and name != "site_outcomes.py"
 
 
-def _durable_version() -> str:
+def _library_versions() -> str:
+    return "; ".join(f"{name} {_version(name)}" for name in _LIBRARIES)
+
+
+def _version(name: str) -> str:
     try:
-        return metadata.version("durable_rules")
+        return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "absent"
 
@@ -95,9 +129,13 @@ class StoreWriter:
     Memory stays bounded at any size: a case's listing is written and dropped, and the Collector
     keeps a few examples per rule. The store appears (atomically) only if every case came with a
     view or an error; otherwise any old store is removed and the site evaluates the cases itself.
+
+    `cases` are the cases the run evaluates: those of a whole run that read and checked without a
+    problem. `digest`, if given, is the fingerprint taken before they were read (else it is taken
+    now): a file changed while they were read then makes the store stale, never trusted.
     """
 
-    def __init__(self, root: Path, cases: Sequence[Case]) -> None:
+    def __init__(self, root: Path, cases: Sequence[Case], digest: str | None = None) -> None:
         self._target = root / STORE
         self._cases = {c.path: c for c in cases}
         self._collector = Collector(cases, keep_cases=False)
@@ -107,7 +145,10 @@ class StoreWriter:
         self._problem: str | None = None
         self._out: IO[str] | None = None
         self._temporary: Path | None = None
-        self._open(fingerprint(root))
+        self._open(digest or fingerprint(root))
+        # Listed after the fingerprint: a case file that appears between the two is counted here,
+        # so the store does not claim to hold every case file (one appearing later changes the fingerprint).
+        self._case_files = case_files(root)
 
     def add(self, outcome: RunOutcome) -> None:
         """One case's outcome; those of files that are not cases of this run (load errors) are ignored."""
@@ -120,13 +161,15 @@ class StoreWriter:
             return
         self._seen.add(outcome.path)
         shown = self._collector.add_view(case, outcome.site, error)
-        self._write(("," if len(self._seen) > 1 else "") + _dumps(_outcome(shown)))
+        self._write(("," if len(self._seen) > 1 else "") + _dumps({**_outcome(shown), "case": case_data(case)}))
 
     def finish(self) -> str | None:
         """Put the store in place if the run was whole; returns why it could not be written, or None."""
         if self._complete and self._seen == self._cases.keys():
             examples = self._collector.finish().examples
-            self._write('],"examples":' + _dumps(_examples(examples)) + "}}")
+            # Every case file was one of the run's cases: none failed to read or had a problem.
+            every_file = self._case_files == self._cases.keys()
+            self._write(f'],"examples":{_dumps(_examples(examples))}}},"all_case_files":{_dumps(every_file)}}}')
             self._close()
             if self._temporary is not None and self._problem is None:
                 try:
@@ -184,18 +227,54 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def case_files(root: Path) -> set[str]:
+    """Every case file the loader reads under tests/cases/, as the paths its cases carry."""
+    return {f"{CASES_DIR.as_posix()}/{name}" for name in yaml_names(root / CASES_DIR)}
+
+
 def load(root: Path, cases: Sequence[Case]) -> SiteOutcomes | None:
-    """The saved outcomes if they were saved for exactly these inputs and cases, else None."""
-    try:
-        body = json.loads((root / STORE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("fingerprint") != fingerprint(root):
+    """The saved outcomes if they were saved for exactly these inputs and cases, else None.
+
+    Call it after reading `cases`: the fingerprint taken here then covers what was read."""
+    body = _current(root)
+    if body is None:
         return None
     try:
         return _decode(body["outcomes"], {c.path: c for c in cases})
     except (KeyError, TypeError, ValueError):  # damaged or made by hand: evaluate instead
         return None
+
+
+def load_with_cases(root: Path) -> SiteOutcomes | None:
+    """The saved outcomes with their cases, if saved for exactly these inputs by a run whose cases were
+    every case file, each without a problem; else None (the cases must then be read and checked).
+
+    Call it after reading whatever else is used with them (the rules): the fingerprint taken here then
+    covers what was read."""
+    body = _current(root)
+    if body is None or body.get("all_case_files") is not True:
+        return None
+    try:
+        cases = {o["path"]: _read_case(o["path"], o["case"]) for o in body["outcomes"]["cases"]}
+        return _decode(body["outcomes"], cases)
+    except (KeyError, TypeError, ValueError, AttributeError):  # damaged or made by hand: read the cases
+        return None
+
+
+def _current(root: Path) -> dict[str, Any] | None:
+    """The store's body, if its format is this one and its fingerprint that of the repository now."""
+    try:
+        with open(root / STORE, "rb") as handle:
+            head = _HEAD.match(handle.read(100).decode("ascii", "replace"))
+            # A stale store (an edit since the run) is told from its first bytes, without parsing it.
+            if head is None or int(head[1]) != FORMAT or head[2] != (now := fingerprint(root)):
+                return None
+            handle.seek(0)
+            body = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    fresh = isinstance(body, dict) and body.get("format") == FORMAT and body.get("fingerprint") == now
+    return body if fresh else None
 
 
 # ----------------------------------------------------------------- to and from JSON
@@ -278,3 +357,40 @@ def _read_dose(body: Mapping[str, Any]) -> Dose:
 
     return Dose(body["unit"], pair(body["per_kg"]), pair(body["mg_per_day"]), pair(body["adjust_percent"]),
                 tuple(body["needs"]), body["text"], pair(body["exact_mg_per_day"]))
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """A case as its file gives it: engine.model.case_from reads it back to the same case."""
+    body: dict[str, Any] = {"id": case.id, "title": case.title, "story": case.story,
+                            "facts": {name: _fact_data(given) for name, given in case.facts.items()},
+                            "expect": _expect_data(case.expect)}
+    if case.skip is not None:
+        body["skip"] = case.skip
+    return body
+
+
+def _fact_data(given: FactInput) -> Any:
+    if given.unit is not None:
+        return {"value": given.value, "unit": given.unit}
+    return list(given.value) if isinstance(given.value, tuple) else given.value
+
+
+def _expect_data(expect: Expectations) -> dict[str, Any]:
+    lists = {key: [_expected_data(e) for e in getattr(expect, key)] for key in ("present", "absent", "suppressed")}
+    return {**lists, "needs_data": list(expect.needs_data), "exactly": expect.exactly}
+
+
+def _expected_data(expected: Expected) -> dict[str, Any]:
+    body: dict[str, Any] = {"action": expected.action, "subject": expected.subject}
+    if expected.rule is not None:
+        body["rule"] = expected.rule
+    if expected.strength is not None:
+        body["strength"] = expected.strength
+    if expected.dose_mg is not None:
+        body["dose_mg"] = {"min": expected.dose_mg[0], "max": expected.dose_mg[1]}
+    return body
+
+
+def _read_case(path: str, body: Mapping[str, Any]) -> Case:
+    """What the loader builds from the file at `path` (engine.case_checks.case_of)."""
+    return case_from(body, path, topic_of_case(path))

@@ -1,7 +1,7 @@
 """MkDocs hooks: generate the rule, topic, reference, case and schema pages from guidelines/ at build time.
 
-Thin on purpose: engine.repository loads, engine.outcome_store or engine.site_evaluate gives the
-cases' outcomes, engine.site renders.
+Thin on purpose: engine.site_inputs gathers the problems, rules and cases' outcomes (reusing what
+`guideline test` saved when it may), engine.site renders.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import AnchorLink
 
-from engine import outcome_store
-from engine.model import Case, GuidelineSet
 from engine.reading import collector_paused
 from engine.repository import find_root
-from engine.site import Site, SiteOutcomes, render_site
-from engine.site_evaluate import evaluate_cases
+from engine.site import Site, render_site
 from engine.site_html import fill, fill_late
-from engine.validate import validate_repository
+from engine.site_inputs import gather
 
 # Under "mkdocs." so that `--strict` counts our warnings like its own.
 log = logging.getLogger("mkdocs.hooks.guideline")
@@ -48,32 +45,22 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def _site(root: Path, config: MkDocsConfig) -> Site:
-    # The same checks as `guideline validate`: an error is a warning here, so a strict build
+    # The same problems as `guideline validate`: an error is a warning here, so a strict build
     # (`guideline site build`) refuses to publish a repository that does not validate.
-    report = validate_repository(root)
-    for problem in report.problems:
+    inputs = gather(root)
+    for problem in inputs.problems:
         (log.warning if problem.severity == "error" else log.info)("%s", problem)
-    loaded = report.loaded
-    outcomes = _outcomes(root, loaded.guidelines, loaded.cases)
-    for failed in (o for o in outcomes.cases if o.error is not None):
+    log.info("%s", inputs.source)
+    for failed in (o for o in inputs.outcomes.cases if o.error is not None):
         log.warning("%s: the engine could not evaluate this case: %s", failed.case.path or failed.case.id,
                     failed.error)
     schema_names = sorted(p.name for p in (root / "schema").glob("*.json"))
-    site = render_site(loaded.guidelines, outcomes, schema_names)
+    site = render_site(inputs.guidelines, inputs.outcomes, schema_names)
     if not config.use_directory_urls:  # generated HTML links to pages as folders
         log.warning("site/mkdocs.yml: use_directory_urls must stay true: generated pages link to folders")
     for broken in site.broken_links():
         log.warning("%s", broken)
     return site
-
-
-def _outcomes(root: Path, guidelines: GuidelineSet, cases: tuple[Case, ...]) -> SiteOutcomes:
-    # What `guideline test` saved, if it was saved for exactly these rules, cases and engine.
-    saved = outcome_store.load(root, cases)
-    if saved is not None:
-        log.info("case outcomes: reused %s", outcome_store.STORE.as_posix())
-        return saved
-    return evaluate_cases(guidelines, cases)
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
