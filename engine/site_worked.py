@@ -77,7 +77,7 @@ def outcome_block(g: GuidelineSet, outcome: CaseOutcome, here: str, rule_id: str
 
 def listing_block(g: GuidelineSet, listing: Listing, here: str, rule_id: str = "") -> str:
     """What the engine recommends; with `rule_id` (a rule page) the listing holds what bears on that rule."""
-    items = [_recommendation(g, r, here, rule_id) for r in listing.recommendations] or ["<li>nothing</li>"]
+    items = [_recommendation(g, r, here, rule_id) for r in listing.recommendations]
     for s in listing.suppressed:
         items.append(f"<li><del>{_headline(g, s.recommendation)}</del> "
                      f"({rule_link(g, s.recommendation.rule, here)}) — set aside: {esc(s.reason)}</li>")
@@ -85,7 +85,22 @@ def listing_block(g: GuidelineSet, listing: Listing, here: str, rule_id: str = "
         needed = ", ".join(esc(label_of(g, f)) for f in n.facts)
         items.append(f"<li>Needs data for {rule_link(g, n.rule, here)}: {needed}</li>")
     items += _left_out(listing, rule_id)
-    return "<p><em>The engine recommends:</em></p>\n<ul>\n" + "\n".join(items) + "\n</ul>"
+    lead = f"<p><em>{_lead(listing, rule_id)}</em></p>"
+    return lead + ("\n<ul>\n" + "\n".join(items) + "\n</ul>" if items else "")
+
+
+def _lead(listing: Listing, rule_id: str) -> str:
+    """The sentence above the list. With nothing recommended it says so, and on a rule page why this
+    rule gives nothing: "recommends: nothing" above the rule's own struck-out advice read as a contradiction."""
+    if listing.recommendations or (listing.more_recommendations and not rule_id):
+        return "The engine recommends:"
+    if not rule_id:
+        return "The engine recommends nothing for this patient."
+    if any(s.recommendation.rule == rule_id for s in listing.suppressed):
+        return "This rule's recommendation is not given for this patient: another rule sets it aside."
+    if listing.needs_data:
+        return "This rule gives no recommendation for this patient: it needs data the case does not give."
+    return "This rule recommends nothing for this patient."
 
 
 def rule_link(g: GuidelineSet, rule_id: str, here: str) -> str:
@@ -99,8 +114,8 @@ def rule_link(g: GuidelineSet, rule_id: str, here: str) -> str:
 def _left_out(listing: Listing, rule_id: str) -> list[str]:
     hidden = listing.more_recommendations
     if rule_id:
-        return [f"<li>and {hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, "
-                "listed in the full case</li>"] if hidden else []
+        others = f"{hidden} other recommendation{'s' if hidden > 1 else ''} for this patient, listed in the full case"
+        return [f"<li>{'and ' if listing.recommendations else ''}{others}</li>"] if hidden else []
     counted = [(listing.more_recommendations, "recommendation"), (listing.more_suppressed, "set-aside recommendation"),
                (listing.more_needs_data, "rule needing data")]
     return [f"<li>and {n} more {_plural(n, words)} not listed here (<code>guideline evaluate</code> on the case "

@@ -17,10 +17,12 @@ from site_testing import make_repo
 from engine.model import Case, GuidelineSet, Multiple, ValueSetRef
 from engine.model import Test as Leaf
 from engine.repository import load_repository
-from engine.result import Dose, Recommendation, Result, Suppressed
+from engine.result import Dose, NeedsData, Recommendation, Result, Suppressed
 from engine.site import Site, evaluate_all, render_site
 from engine.site_html import broken_raw_links, href
+from engine.site_outcomes import Listing
 from engine.site_text import dose_words, leaf, text
+from engine.site_worked import listing_block
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -128,6 +130,38 @@ def test_worked_examples_show_the_engine_answer_and_mark_this_rule(site: Site) -
     assert f"{ours} — <strong>this rule</strong>" in page
     set_aside = '<del>Dose of azathioprine (Imuran): 75–150 mg/day</del> (<a href="../AZA-DOSE-001/">AZA-DOSE-001</a>)'
     assert set_aside in page
+
+
+def test_a_worked_example_whose_rule_is_set_aside_says_this_rule_gives_nothing_and_why(site: Site) -> None:
+    # AZA-DOSE-002's dose sets AZA-DOSE-001's aside: on AZA-DOSE-001's page, "The engine recommends:
+    # nothing" above its own struck-out dose read as a contradiction.
+    page = site.whole("rules/dosing/AZA-DOSE-001.md")
+    example = page[page.index('<h2 id="worked-examples">'):]
+    lead = "This rule's recommendation is not given for this patient: another rule sets it aside."
+    assert f"<p><em>{lead}</em></p>" in example
+    assert "<del>Dose of azathioprine (Imuran): 75–150 mg/day</del> (AZA-DOSE-001) — set aside: overridden" in example
+    assert "nothing</li>" not in example and "The engine recommends:" not in example
+
+
+@pytest.mark.parametrize(("listing", "lead", "item"), [
+    (Listing(needs_data=(NeedsData("AZA-DOSE-001", "t", ("weight",)),)),
+     "This rule gives no recommendation for this patient: it needs data the case does not give.",
+     "Needs data for AZA-DOSE-001: body weight"),
+    (Listing(more_recommendations=3), "This rule recommends nothing for this patient.",
+     "<li>3 other recommendations for this patient, listed in the full case</li>"),
+    (Listing(), "This rule recommends nothing for this patient.", None),
+], ids=["needs-data", "only-other-rules", "nothing"])
+def test_a_rule_page_says_plainly_why_a_case_gets_nothing_from_the_rule(
+    loaded: tuple[GuidelineSet, tuple[Case, ...]], listing: Listing, lead: str, item: str | None
+) -> None:
+    block = listing_block(loaded[0], listing, "rules/dosing/AZA-DOSE-001.md", "AZA-DOSE-001")
+    assert block.startswith(f"<p><em>{lead}</em></p>")
+    assert (item in block) if item else "<ul>" not in block
+
+
+def test_a_case_with_no_recommendation_reads_so_on_its_cases_page(site: Site) -> None:
+    assert "<p><em>The engine recommends nothing for this patient.</em></p>" in _cases_section(site)
+    assert "<li>nothing</li>" not in _cases_section(site)
 
 
 def test_a_case_the_engine_cannot_evaluate_is_shown_not_fatal(
