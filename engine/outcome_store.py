@@ -21,22 +21,30 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import engine
-from engine.case_checks import topic_of_case
-from engine.model import Case, Expectations, Expected, FactInput, case_from
+from engine.model import Case
+from engine.outcome_json import (
+    RecommendationTable,
+    case_data,
+    dumps,
+    examples_json,
+    outcome_json,
+    read_outcomes,
+    stored_cases,
+)
 from engine.repository import CASES_DIR, yaml_names
-from engine.result import Dose, NeedsData, Recommendation, Suppressed
-from engine.site_outcomes import CaseOutcome, Collector, Listing, RuleExamples, SiteOutcomes, SiteView
+from engine.site_outcomes import Collector, SiteOutcomes, SiteView
 
 STORE = Path("build") / "site-outcomes.json"
 #: Bumped whenever the stored shape changes (2: cases in the order the run finished them; 3: each
-#: case as its file gives it, and whether the cases were every case file, all without a problem).
-FORMAT = 3
+#: case as its file gives it, and whether the cases were every case file, all without a problem;
+#: 4: each recommendation once, in a table).
+FORMAT = 4
 _INPUTS = ("guidelines", "tests/cases", "schema")
 #: Libraries whose version can change how a file reads, whether it is valid or what a case gives.
 _LIBRARIES = ("durable_rules", "PyYAML", "jsonschema", "referencing", "rpds-py")
@@ -79,16 +87,26 @@ def _files(base: str) -> list[tuple[str, str]]:
 
 
 def _content(path: str) -> bytes:
-    """A regular file's bytes (through links); nothing for anything else: a pipe would never end."""
+    """A regular file's bytes (through links); nothing for anything else: a pipe would never end.
+    os.open and os.read: 50,000 files read through Python's file objects cost a fifth more."""
     try:
-        with open(path, "rb", opener=_no_wait) as handle:
-            return handle.read() if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) else b""
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:  # unreadable now: the loader will say so; the digest must still differ
         return f"unreadable: {exc.strerror}".encode()
-
-
-def _no_wait(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            return b""
+        parts = [os.read(descriptor, info.st_size + 1)]
+        if len(parts[0]) == info.st_size:  # one byte more was asked for and not given: that is all of it
+            return parts[0]
+        while chunk := os.read(descriptor, 1 << 20):  # it changed since, or is too big for one read
+            parts.append(chunk)
+        return b"".join(parts)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}".encode()
+    finally:
+        os.close(descriptor)
 
 
 def _only_renders(relative: str) -> bool:
@@ -145,6 +163,7 @@ class StoreWriter:
         self._problem: str | None = None
         self._out: IO[str] | None = None
         self._temporary: Path | None = None
+        self._table = RecommendationTable()
         self._open(digest or fingerprint(root))
         # Listed after the fingerprint: a case file that appears between the two is counted here,
         # so the store does not claim to hold every case file (one appearing later changes the fingerprint).
@@ -161,7 +180,8 @@ class StoreWriter:
             return
         self._seen.add(outcome.path)
         shown = self._collector.add_view(case, outcome.site, error)
-        self._write(("," if len(self._seen) > 1 else "") + _dumps({**_outcome(shown), "case": case_data(case)}))
+        body = {**outcome_json(shown, self._table), "case": case_data(case)}
+        self._write(("," if len(self._seen) > 1 else "") + dumps(body))
 
     def finish(self) -> str | None:
         """Put the store in place if the run was whole; returns why it could not be written, or None."""
@@ -169,7 +189,8 @@ class StoreWriter:
             examples = self._collector.finish().examples
             # Every case file was one of the run's cases: none failed to read or had a problem.
             every_file = self._case_files == self._cases.keys()
-            self._write(f'],"examples":{_dumps(_examples(examples))}}},"all_case_files":{_dumps(every_file)}}}')
+            self._write(f'],"examples":{dumps(examples_json(examples, self._table))}}},'
+                        f'"recommendations":{self._table.json()},"all_case_files":{dumps(every_file)}}}')
             self._close()
             if self._temporary is not None and self._problem is None:
                 try:
@@ -190,7 +211,7 @@ class StoreWriter:
         except OSError as exc:
             self._problem = f"cannot write {self._target}: {exc.strerror or exc}"
             return
-        self._write(f'{{"format":{FORMAT},"fingerprint":{_dumps(digest)},"outcomes":{{"cases":[')
+        self._write(f'{{"format":{FORMAT},"fingerprint":{dumps(digest)},"outcomes":{{"cases":[')
 
     def _write(self, text: str) -> None:
         if self._out is None or self._problem is not None:
@@ -223,10 +244,6 @@ def save(root: Path, cases: Sequence[Case], ran: Iterable[RunOutcome]) -> str | 
     return writer.finish()
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
 def case_files(root: Path) -> set[str]:
     """Every case file the loader reads under tests/cases/, as the paths its cases carry."""
     return {f"{CASES_DIR.as_posix()}/{name}" for name in yaml_names(root / CASES_DIR)}
@@ -240,8 +257,8 @@ def load(root: Path, cases: Sequence[Case]) -> SiteOutcomes | None:
     if body is None:
         return None
     try:
-        return _decode(body["outcomes"], {c.path: c for c in cases})
-    except (KeyError, TypeError, ValueError):  # damaged or made by hand: evaluate instead
+        return read_outcomes(body, {c.path: c for c in cases})
+    except (KeyError, TypeError, ValueError, IndexError):  # damaged or made by hand: evaluate instead
         return None
 
 
@@ -255,9 +272,8 @@ def load_with_cases(root: Path) -> SiteOutcomes | None:
     if body is None or body.get("all_case_files") is not True:
         return None
     try:
-        cases = {o["path"]: _read_case(o["path"], o["case"]) for o in body["outcomes"]["cases"]}
-        return _decode(body["outcomes"], cases)
-    except (KeyError, TypeError, ValueError, AttributeError):  # damaged or made by hand: read the cases
+        return read_outcomes(body, stored_cases(body))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # damaged or made by hand: read the cases
         return None
 
 
@@ -275,122 +291,3 @@ def _current(root: Path) -> dict[str, Any] | None:
         return None
     fresh = isinstance(body, dict) and body.get("format") == FORMAT and body.get("fingerprint") == now
     return body if fresh else None
-
-
-# ----------------------------------------------------------------- to and from JSON
-
-
-def _examples(examples: Mapping[str, RuleExamples]) -> dict[str, Any]:
-    return {rule: {"total": ex.total, "shown": [_outcome(o) for o in ex.shown]} for rule, ex in examples.items()}
-
-
-def _outcome(o: CaseOutcome) -> dict[str, Any]:
-    body: dict[str, Any] = {"path": o.case.path}
-    if o.error is not None:
-        body["error"] = o.error
-    if o.listing is not None:
-        body["listing"] = _listing(o.listing)
-    return body
-
-
-def _listing(listing: Listing) -> dict[str, Any]:
-    return {
-        "recommendations": [_recommendation(r) for r in listing.recommendations],
-        "suppressed": [{"recommendation": _recommendation(s.recommendation), "by_rule": s.by_rule,
-                        "reason": s.reason} for s in listing.suppressed],
-        "needs_data": [{"rule": n.rule, "title": n.title, "facts": list(n.facts)} for n in listing.needs_data],
-        "more": [listing.more_recommendations, listing.more_suppressed, listing.more_needs_data],
-    }
-
-
-def _recommendation(r: Recommendation) -> dict[str, Any]:
-    body = {k: getattr(r, k) for k in ("rule", "version", "action", "subject", "strength", "text", "permanent",
-                                        "interval", "duration", "with_subject")}
-    body["citations"] = list(r.citations)
-    if r.dose is not None:
-        body["dose"] = {"unit": r.dose.unit, "per_kg": r.dose.per_kg, "mg_per_day": r.dose.mg_per_day,
-                        "adjust_percent": r.dose.adjust_percent, "needs": list(r.dose.needs),
-                        "text": r.dose.text, "exact_mg_per_day": r.dose.exact_mg_per_day}
-    return body
-
-
-def _decode(body: Mapping[str, Any], cases: Mapping[str, Case]) -> SiteOutcomes:
-    # Stored in the order the run finished them; the pages show them by topic, then id.
-    outcomes = tuple(sorted((_read_outcome(o, cases) for o in body["cases"]),
-                            key=lambda o: (o.case.topic, o.case.id)))
-    if {o.case.path for o in outcomes} != set(cases) or len(outcomes) != len(cases):
-        raise ValueError("the store does not hold exactly these cases")
-    examples = {rule: RuleExamples(tuple(_read_outcome(o, cases) for o in ex["shown"]), int(ex["total"]))
-                for rule, ex in body["examples"].items()}
-    return SiteOutcomes(outcomes, examples)
-
-
-def _read_outcome(body: Mapping[str, Any], cases: Mapping[str, Case]) -> CaseOutcome:
-    listing = body.get("listing")
-    return CaseOutcome(cases[body["path"]], _read_listing(listing) if listing is not None else None,
-                       body.get("error"))
-
-
-def _read_listing(body: Mapping[str, Any]) -> Listing:
-    more = [int(n) for n in body["more"]]
-    return Listing(
-        tuple(_read_recommendation(r) for r in body["recommendations"]),
-        tuple(Suppressed(_read_recommendation(s["recommendation"]), s["by_rule"], s["reason"])
-              for s in body["suppressed"]),
-        tuple(NeedsData(n["rule"], n["title"], tuple(n["facts"])) for n in body["needs_data"]),
-        *more,
-    )
-
-
-def _read_recommendation(body: Mapping[str, Any]) -> Recommendation:
-    dose = body.get("dose")
-    return Recommendation(
-        body["rule"], body["version"], body["action"], body["subject"], body["strength"], body["text"],
-        tuple(body["citations"]), _read_dose(dose) if dose is not None else None, bool(body["permanent"]),
-        body["interval"], body["duration"], body["with_subject"],
-    )
-
-
-def _read_dose(body: Mapping[str, Any]) -> Dose:
-    def pair(value: Any) -> tuple[float, float] | None:
-        return None if value is None else (value[0], value[1])
-
-    return Dose(body["unit"], pair(body["per_kg"]), pair(body["mg_per_day"]), pair(body["adjust_percent"]),
-                tuple(body["needs"]), body["text"], pair(body["exact_mg_per_day"]))
-
-
-def case_data(case: Case) -> dict[str, Any]:
-    """A case as its file gives it: engine.model.case_from reads it back to the same case."""
-    body: dict[str, Any] = {"id": case.id, "title": case.title, "story": case.story,
-                            "facts": {name: _fact_data(given) for name, given in case.facts.items()},
-                            "expect": _expect_data(case.expect)}
-    if case.skip is not None:
-        body["skip"] = case.skip
-    return body
-
-
-def _fact_data(given: FactInput) -> Any:
-    if given.unit is not None:
-        return {"value": given.value, "unit": given.unit}
-    return list(given.value) if isinstance(given.value, tuple) else given.value
-
-
-def _expect_data(expect: Expectations) -> dict[str, Any]:
-    lists = {key: [_expected_data(e) for e in getattr(expect, key)] for key in ("present", "absent", "suppressed")}
-    return {**lists, "needs_data": list(expect.needs_data), "exactly": expect.exactly}
-
-
-def _expected_data(expected: Expected) -> dict[str, Any]:
-    body: dict[str, Any] = {"action": expected.action, "subject": expected.subject}
-    if expected.rule is not None:
-        body["rule"] = expected.rule
-    if expected.strength is not None:
-        body["strength"] = expected.strength
-    if expected.dose_mg is not None:
-        body["dose_mg"] = {"min": expected.dose_mg[0], "max": expected.dose_mg[1]}
-    return body
-
-
-def _read_case(path: str, body: Mapping[str, Any]) -> Case:
-    """What the loader builds from the file at `path` (engine.case_checks.case_of)."""
-    return case_from(body, path, topic_of_case(path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -191,6 +192,25 @@ def test_a_case_file_with_a_problem_is_read_and_reported_again(tested: Path, con
     assert [p for p in inputs.problems if p.location.path.endswith("problem.yaml")] == [
         p for p in validate_repository(tested, today=TODAY).problems if p.location.path.endswith("problem.yaml")]
     assert any(p.location.path.endswith("problem.yaml") for p in inputs.problems)
+
+
+def test_the_fingerprint_reads_no_pipe_and_enters_no_linked_folder(tested: Path) -> None:
+    # A pipe would make the run wait for ever; a link to a parent folder would be walked for ever.
+    before = outcome_store.fingerprint(tested)
+    os.mkfifo(tested / "tests/cases/a-pipe")
+    (tested / "tests/cases/loop").symlink_to(tested / "tests")
+    assert outcome_store.fingerprint(tested) != before  # both are seen, neither is followed
+
+
+def test_each_recommendation_is_stored_once_and_read_back_shared(tested: Path) -> None:
+    body = json.loads((tested / outcome_store.STORE).read_text(encoding="utf-8"))
+    table = body["recommendations"]
+    assert len({json.dumps(r, sort_keys=True) for r in table}) == len(table)
+    saved = outcome_store.load_with_cases(tested)
+    assert saved is not None
+    listed = [r for o in saved.cases if o.listing for r in o.listing.recommendations]
+    listed += [r for ex in saved.examples.values() for o in ex.shown if o.listing for r in o.listing.recommendations]
+    assert len(listed) > len(table) and len({id(r) for r in listed}) <= len(table)
 
 
 def test_a_store_without_its_cases_is_not_used_for_them(tested: Path) -> None:
