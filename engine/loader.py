@@ -356,7 +356,9 @@ def _quick_data(text: str) -> Any:
     refused number, deep nesting, a syntax error) is declined, and the careful path then reads
     the text and words the problem. tests/test_loader.py holds the two paths to the same answers.
     """
-    if _CParser is None or len(text) > MAX_NODES * 4 or _may_nest_deeply(text):
+    # No nesting bound is needed here, unlike _compose_with_libyaml: libyaml's parser keeps its
+    # state on the heap, and the reader below declines a value deeper than MAX_DEPTH when it meets it.
+    if _CParser is None or len(text) > MAX_NODES * 4:
         return _DECLINED
     parser = _CParser(text)
     try:
@@ -413,7 +415,14 @@ class _EventReader:
                 raise _Declined
             event = next_event()
             if type(event) is ScalarEvent and event.anchor is None and event.tag is None:
-                result[name] = scalar_value(event.value, event.style, _decline)
+                text = event.value
+                if event.style:  # quoted or block text stays text (scalar_value says the same)
+                    result[name] = text if text.isascii() or not _has_surrogate(text) else scalar_value(
+                        text, event.style, _decline)
+                elif (known := _PLAIN_VALUES.get(text, _DECLINED)) is not _DECLINED:
+                    result[name] = known
+                else:
+                    result[name] = _plain_value(text)
             else:
                 result[name] = self.value(event, depth)
         if type(key) is not MappingEndEvent:
@@ -433,6 +442,19 @@ class _EventReader:
         self.values += values
         if self.values >= MAX_NODES:  # the careful path counts the root too, and refuses more than MAX_NODES
             raise _Declined
+
+
+#: Plain scalar text -> its value, for texts met before: the same few words and numbers recur in
+#: file after file. Only values scalar_value accepts are kept; bounded, as texts are unbounded.
+_PLAIN_VALUES: dict[str, Any] = {}
+_PLAIN_VALUES_MAX = 50_000
+
+
+def _plain_value(text: str) -> Any:
+    value = scalar_value(text, None, _decline)
+    if len(_PLAIN_VALUES) < _PLAIN_VALUES_MAX:
+        _PLAIN_VALUES[text] = value
+    return value
 
 
 def _decline(message: str, code: str) -> Exception:
