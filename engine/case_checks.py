@@ -31,8 +31,10 @@ class CaseVocabulary:
 
 @dataclass(frozen=True)
 class CaseFindings:
-    """A case's own problems, in the order they are reported."""
+    """What the checks over every case need of one case: its id, and its own problems in the order
+    they are reported."""
 
+    case_id: str
     misnamed: tuple[Problem, ...]  # reported before a duplicate id
     others: tuple[Problem, ...]  # reported after it
 
@@ -72,7 +74,7 @@ def case_findings(case: Case, locate: Locate, vocabulary: CaseVocabulary) -> Cas
             problems.append(Problem(locate(("expect", "needs_data", i)),
                                     f"unknown fact '{name}'{did_you_mean(name, sorted(vocabulary.facts))}",
                                     "E-UNKNOWN-FACT"))
-    return CaseFindings(misnamed, tuple(problems))
+    return CaseFindings(case.id, misnamed, tuple(problems))
 
 
 def id_location(root: Path, case_path: str) -> Location:

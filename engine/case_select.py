@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.case_checks import CaseFindings, case_findings
 from engine.cases import CaseOutcome, load_error_outcomes
 from engine.checks import Context, check_cases
 from engine.errors import GuidelineError, Problem
 from engine.loader import Document
 from engine.model import Case, GuidelineSet
-from engine.repository import CASES_DIR, Loaded, load_case_file, load_repository, yaml_files
+from engine.repository import CASES_DIR, Loaded, case_vocabulary, load_case_file, load_repository, yaml_files
 
 CASES_FOLDER = CASES_DIR.as_posix()
 
@@ -95,11 +96,25 @@ def _is_case_file(display: str) -> bool:
 
 def _check(loaded: Loaded, cases: list[Case], documents: dict[str, Document]) -> list[CaseOutcome]:
     """The repository's own case checks (ids, file names, facts, subjects, rule ids) as ERROR outcomes."""
-    scoped = dataclasses.replace(loaded, cases=tuple(cases), case_documents=documents)
+    scoped = dataclasses.replace(loaded, cases=tuple(cases), case_documents=documents,
+                                 case_findings=_findings(loaded, cases, documents))
     by_path: dict[str, list[str]] = {}
     for problem in check_cases(Context(scoped, dt.date.today())):
         by_path.setdefault(problem.location.path, []).append(str(problem))
     return [CaseOutcome(c.id, c.topic, c.path, "error", tuple(by_path[c.path])) for c in cases if c.path in by_path]
+
+
+def _findings(loaded: Loaded, cases: list[Case], documents: dict[str, Document]) -> dict[str, CaseFindings]:
+    """Each picked case's findings: found when read for tests/cases/, found now for a file named on its own."""
+    vocabulary = case_vocabulary(loaded) if documents else None
+    found: dict[str, CaseFindings] = {}
+    for case in cases:
+        findings = loaded.case_findings.get(case.path)
+        if findings is None:
+            assert vocabulary is not None, case.path  # read here, not from tests/cases/: its document is at hand
+            findings = case_findings(case, documents[case.path].at, vocabulary)
+        found[case.path] = findings
+    return found
 
 
 def _shown(path: Path, root: Path) -> str:

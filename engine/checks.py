@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.case_checks import CaseVocabulary, case_findings, id_location
+from engine.case_checks import id_location
 from engine.conflicts import conflict_problems
 from engine.errors import Location, Problem
 from engine.facts import VALUE_DECIMALS
@@ -25,7 +25,7 @@ from engine.model import (
     facts_used,
     iter_tests,
 )
-from engine.repository import Loaded, case_vocabulary, unreadable_rule_ids
+from engine.repository import Loaded, unreadable_rule_ids
 from engine.schema import did_you_mean
 
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -369,19 +369,14 @@ def _untraced(ctx: Context, traced: set[str]) -> Iterator[Problem]:
 
 def check_cases(ctx: Context) -> Iterator[Problem]:
     """Each case's own problems (found when it was read, see engine.case_checks) and duplicate ids."""
-    counts = Counter(c.id for c in ctx.loaded.cases)
-    vocabulary: CaseVocabulary | None = None
-    for case in ctx.loaded.cases:
-        findings = ctx.loaded.case_findings.get(case.path)
-        document = ctx.loaded.case_documents.get(case.path)
-        if findings is None:  # a case file read on its own (named on the command line): its document is here
-            assert document is not None, case.path
-            vocabulary = vocabulary or case_vocabulary(ctx.loaded)
-            findings = case_findings(case, document.at, vocabulary)
+    found = ctx.loaded.case_findings
+    counts = Counter(findings.case_id for findings in found.values())
+    for path, findings in found.items():
         yield from findings.misnamed
-        if counts[case.id] > 1:
-            where = document.at(("id",)) if document else id_location(ctx.loaded.root, case.path)
-            yield Problem(where, f"case id '{case.id}' is used twice", "E-DUPLICATE-ID")
+        if counts[findings.case_id] > 1:
+            document = ctx.loaded.case_documents.get(path)
+            where = document.at(("id",)) if document else id_location(ctx.loaded.root, path)
+            yield Problem(where, f"case id '{findings.case_id}' is used twice", "E-DUPLICATE-ID")
         yield from findings.others
 
 

@@ -77,9 +77,18 @@ class CaseRead:
     """What reading one case file gave: its case and own problems if it was valid, else why not."""
 
     parsed: bool  # the file parsed (even if its schema check failed)
-    case: Case | None
-    findings: CaseFindings | None
+    case: Case | None  # None too when it was valid but not asked for (see Reading.cases)
+    findings: CaseFindings | None  # None when the file was not valid
     problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """How case files are read: what each is checked against, and whether its case is kept
+    (validate needs only the findings; a case is most of what crosses from a helper process)."""
+
+    vocabulary: CaseVocabulary
+    keep: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,14 +120,15 @@ def read_file(job: Job, schemas: Schemas, confine_to: Path | None, folders: Fold
 
 
 def read_case(job: Job, schemas: Schemas, confine_to: Path | None, vocabulary: CaseVocabulary,
-              folders: Folders | None = None) -> CaseRead:
-    """Read one case file, build its case and check it on its own; its document is not kept."""
+              folders: Folders | None = None, *, keep: bool = True) -> CaseRead:
+    """Read one case file, build its case and check it on its own; its document is not kept,
+    nor its case unless `keep`."""
     found = read_file(job, schemas, confine_to, folders)
     document = found.accepted
     if document is None:
         return CaseRead(found.document is not None, None, None, found.problems)
     case = case_of(document)
-    return CaseRead(True, case, case_findings(case, document.at, vocabulary), ())
+    return CaseRead(True, case if keep else None, case_findings(case, document.at, vocabulary), ())
 
 
 #: Folder -> where it really is (symbolic links followed), for files read together.
@@ -194,40 +204,40 @@ class Reading:
         """Every job's result, in the jobs' order."""
         return self._read(jobs, None)  # type: ignore[return-value]
 
-    def cases(self, jobs: Sequence[Job], vocabulary: CaseVocabulary,
+    def cases(self, jobs: Sequence[Job], task: CaseTask,
               meanwhile: Callable[[], None] = lambda: None) -> list[CaseRead]:
         """Every case file's read, in the jobs' order. `meanwhile` runs in this process once the
         helpers have their work (before any case is read when there is no helper)."""
-        return self._read(jobs, vocabulary, meanwhile)  # type: ignore[return-value]
+        return self._read(jobs, task, meanwhile)  # type: ignore[return-value]
 
-    def _read(self, jobs: Sequence[Job], vocabulary: CaseVocabulary | None,
+    def _read(self, jobs: Sequence[Job], task: CaseTask | None,
               meanwhile: Callable[[], None] = lambda: None) -> list[Read]:
         chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
         first = self._chunks_started
         if len(chunks) > 1 and self.helpers and first + len(chunks) <= self.claims:
             self._chunks_started += len(chunks)
             try:
-                return self._with_helpers(chunks, first, vocabulary, meanwhile)
+                return self._with_helpers(chunks, first, task, meanwhile)
             except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
                 self.helpers = 0
         meanwhile()
-        return _read_chunk_here(jobs, self.schemas, self.confine_to, vocabulary, self.folders)
+        return _read_chunk_here(jobs, self.schemas, self.confine_to, task, self.folders)
 
-    def _with_helpers(self, chunks: list[list[Job]], first: int, vocabulary: CaseVocabulary | None,
+    def _with_helpers(self, chunks: list[list[Job]], first: int, task: CaseTask | None,
                       meanwhile: Callable[[], None]) -> list[Read]:
         pool, claimed = self._started()
-        # The vocabulary (150 KB at 5,000 rules) rides only with the first chunks sent: a helper
-        # takes tasks in the order sent and keeps it for the batch (see _read_chunk).
+        # The case task (its vocabulary is 150 KB at 5,000 rules) rides only with the first chunks
+        # sent: a helper takes tasks in the order sent and keeps it for the batch (see _read_chunk).
         futures = [pool.submit(_read_chunk, first + i, [(j.path, j.display, j.kind) for j in chunks[i]],
-                               self.confine_to, first, vocabulary is not None,
-                               vocabulary if sent < 2 * self.helpers else None)
+                               self.confine_to, first, task is not None,
+                               task if sent < 2 * self.helpers else None)
                    for sent, i in enumerate(reversed(range(len(chunks))))][::-1]
         meanwhile()
         reads: list[Read] = []
         for i, chunk in enumerate(chunks):
             found = None if _claim(claimed, first + i) else futures[i].result()
             if found is None:  # this process claimed the chunk, or the helper could not read it
-                found = _read_chunk_here(chunk, self.schemas, self.confine_to, vocabulary, self.folders)
+                found = _read_chunk_here(chunk, self.schemas, self.confine_to, task, self.folders)
             reads += found
         return reads
 
@@ -242,10 +252,10 @@ class Reading:
 
 
 def _read_chunk_here(jobs: Sequence[Job], schemas: Schemas, confine_to: Path | None,
-                     vocabulary: CaseVocabulary | None, folders: Folders) -> list[Read]:
-    if vocabulary is None:
+                     task: CaseTask | None, folders: Folders) -> list[Read]:
+    if task is None:
         return [read_file(job, schemas, confine_to, folders) for job in jobs]
-    return [read_case(job, schemas, confine_to, vocabulary, folders) for job in jobs]
+    return [read_case(job, schemas, confine_to, task.vocabulary, folders, keep=task.keep) for job in jobs]
 
 
 def helpers_for(files: int) -> int:
@@ -269,7 +279,7 @@ def _claim(claimed: Any, index: int) -> bool:
 
 
 _HELPER: tuple[Schemas, Any] | None = None
-_BATCH_VOCABULARY: tuple[int, CaseVocabulary] | None = None  # the batch it came with, and the vocabulary
+_BATCH_TASK: tuple[int, CaseTask] | None = None  # the batch it came with, and the task
 
 
 def _start_helper(documents: dict[str, Any], claimed: Any) -> None:
@@ -279,17 +289,17 @@ def _start_helper(documents: dict[str, Any], claimed: Any) -> None:
 
 
 def _read_chunk(index: int, sent: list[tuple[str, str, str]], confine_to: Path | None, batch: int, cases: bool,
-                vocabulary: CaseVocabulary | None) -> list[Read] | None:
+                task: CaseTask | None) -> list[Read] | None:
     """The chunk's reads, or None when the main process claimed it first (or, for cases, when this
-    helper was not given the batch's vocabulary: the main process then reads the chunk)."""
-    global _BATCH_VOCABULARY
+    helper was not given the batch's task: the main process then reads the chunk)."""
+    global _BATCH_TASK
     assert _HELPER is not None, "the helper initializer did not run"
     schemas, claimed = _HELPER
-    if vocabulary is not None:
-        _BATCH_VOCABULARY = (batch, vocabulary)
+    if task is not None:
+        _BATCH_TASK = (batch, task)
     jobs = [Job(*job) for job in sent]  # sent as tuples: they pickle faster than dataclasses
     if not cases:
         return _read_chunk_here(jobs, schemas, confine_to, None, {}) if _claim(claimed, index) else None
-    if _BATCH_VOCABULARY is None or _BATCH_VOCABULARY[0] != batch or not _claim(claimed, index):
+    if _BATCH_TASK is None or _BATCH_TASK[0] != batch or not _claim(claimed, index):
         return None
-    return _read_chunk_here(jobs, schemas, confine_to, _BATCH_VOCABULARY[1], {})
+    return _read_chunk_here(jobs, schemas, confine_to, _BATCH_TASK[1], {})

@@ -25,7 +25,7 @@ from engine.model import (
     source_from,
     valueset_from,
 )
-from engine.reading import FileRead, Job, Reading, collector_paused
+from engine.reading import CaseTask, FileRead, Job, Reading, collector_paused
 from engine.schema import Schemas
 
 CASES_DIR = Path("tests") / "cases"
@@ -137,20 +137,24 @@ def yaml_names(folder: Path | None) -> list[str]:
 Meanwhile = Callable[["Loaded"], None]
 
 
-def load_repository(root: Path, *, with_cases: bool = True, meanwhile: Meanwhile | None = None) -> Loaded:
+def load_repository(root: Path, *, with_cases: bool = True, keep_cases: bool = True,
+                    meanwhile: Meanwhile | None = None) -> Loaded:
     """Load everything; never raises for bad content, only records problems.
+
+    With `keep_cases` False the case files are read and checked (their findings kept) but their
+    cases are not: `cases` stays empty (validate needs no more).
 
     `meanwhile`, if given, is called once with the repository loaded but for its cases (before
     they are read, or while helper processes read them): what it finds must not depend on cases.
     """
     with collector_paused():
-        return _load(root, with_cases, meanwhile or (lambda _loaded: None))
+        return _load(root, with_cases, keep_cases, meanwhile or (lambda _loaded: None))
 
 
-def _load(root: Path, with_cases: bool, meanwhile: Meanwhile) -> Loaded:
+def _load(root: Path, with_cases: bool, keep_cases: bool, meanwhile: Meanwhile) -> Loaded:
     schemas = Schemas.load(root / "schema")
     with Reading(schemas, root.resolve(), files=_count_files(root, with_cases)) as reading:
-        return _load_with(_Reader(root, reading), with_cases, meanwhile)
+        return _load_with(_Reader(root, reading), with_cases, keep_cases, meanwhile)
 
 
 def _count_files(root: Path, with_cases: bool) -> int:
@@ -159,7 +163,7 @@ def _count_files(root: Path, with_cases: bool) -> int:
     return len(yaml_names(g / "rules")) + (len(yaml_names(root / CASES_DIR)) if with_cases else 0)
 
 
-def _load_with(reader: _Reader, with_cases: bool, meanwhile: Meanwhile) -> Loaded:
+def _load_with(reader: _Reader, with_cases: bool, keep_cases: bool, meanwhile: Meanwhile) -> Loaded:
     root = reader.root
     g = root / "guidelines"
     facts_doc = reader.read_optional(g / "facts.yaml", "facts")
@@ -189,21 +193,24 @@ def _load_with(reader: _Reader, with_cases: bool, meanwhile: Meanwhile) -> Loade
     loaded = Loaded(root, guidelines, (), reader.documents, reader.problems,
                     rule_documents={d.data["id"]: d for d in rule_docs.values()} if rule_docs else {})
     if with_cases:
-        _read_cases(reader, reader.jobs(root / CASES_DIR, "case"), loaded, meanwhile)
+        _read_cases(reader, reader.jobs(root / CASES_DIR, "case"), loaded, keep_cases, meanwhile)
     else:
         meanwhile(loaded)
     return loaded
 
 
-def _read_cases(reader: _Reader, jobs: list[Job], loaded: Loaded, meanwhile: Meanwhile) -> None:
-    """Read, build and check every case file, keeping the cases and their findings, not their documents."""
+def _read_cases(reader: _Reader, jobs: list[Job], loaded: Loaded, keep: bool, meanwhile: Meanwhile) -> None:
+    """Read, build and check every case file, keeping their findings (and their cases if `keep`),
+    not their documents."""
     cases: list[Case] = []
-    for read in reader.reading.cases(jobs, case_vocabulary(loaded), lambda: meanwhile(loaded)):
+    task = CaseTask(case_vocabulary(loaded), keep)
+    for job, read in zip(jobs, reader.reading.cases(jobs, task, lambda: meanwhile(loaded)), strict=True):
         loaded.case_files += read.parsed
         reader.problems.extend(read.problems)
-        if read.case is not None and read.findings is not None:
+        if read.findings is not None:
+            loaded.case_findings[job.display] = read.findings
+        if read.case is not None:
             cases.append(read.case)
-            loaded.case_findings[read.case.path] = read.findings
     loaded.cases = tuple(cases)
 
 

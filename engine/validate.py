@@ -19,7 +19,7 @@ class ValidationReport:
     files: int
     rules: int
     cases: int
-    loaded: Loaded
+    loaded: Loaded  # its `cases` are not kept (see validate_repository); `case_findings` holds one per valid case
 
 
 def validate_repository(
@@ -30,13 +30,16 @@ def validate_repository(
     found: Findings = {}
     with collector_paused():
         # The rule checks run while helper processes read the cases (see engine.reading).
-        loaded = load_repository(root, meanwhile=lambda rules: found.update(findings_of(rules, day, RULE_CHECKS)))
+        # Only the cases' findings are kept: the checks need no more, and at 50,000 cases the cases
+        # themselves would be most of what the helpers send back.
+        loaded = load_repository(root, keep_cases=False,
+                                 meanwhile=lambda rules: found.update(findings_of(rules, day, RULE_CHECKS)))
         found.update(findings_of(loaded, day, CASE_CHECKS))
         problems = [*loaded.problems, *settled(loaded, found)]
     if only:
         problems = [p for p in problems if _inside(root / p.location.path, only)]
     return ValidationReport(tuple(problems), loaded.files, len(loaded.guidelines.rules),
-                            len(loaded.cases), loaded)
+                            len(loaded.case_findings), loaded)
 
 
 def _inside(path: Path, only: Sequence[Path]) -> bool:

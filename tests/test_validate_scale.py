@@ -12,6 +12,7 @@ import pytest
 from repo_builder import case, default_rules, make_repo, rule
 
 import engine.reading as reading
+from engine.repository import load_repository
 from engine.schema import Schemas
 from engine.validate import ValidationReport, validate_repository
 
@@ -67,9 +68,32 @@ def test_helpers_give_the_same_problems_and_documents_as_one_process(
     assert parallel.loaded.documents == serial.loaded.documents
     assert list(parallel.loaded.documents) == list(serial.loaded.documents)
     assert parallel.loaded.guidelines == serial.loaded.guidelines
-    assert parallel.loaded.cases == serial.loaded.cases
     assert parallel.loaded.case_findings == serial.loaded.case_findings
     assert parallel.files == serial.files
+    assert parallel.cases == serial.cases == 31  # 30 numbered and the duplicate id; two files are broken
+
+
+def test_helpers_give_the_same_cases_as_one_process_when_cases_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = broken_repo(tmp_path)
+    loads = []
+    for helpers in (0, 1):
+        with monkeypatch.context() as patch:
+            patch.setattr(reading, "helpers_for", lambda files, helpers=helpers: helpers)
+            patch.setattr(reading, "CHUNK", 4)
+            loads.append(load_repository(root))
+    serial, parallel = loads
+    assert len(serial.cases) == 31 and serial.cases[0].facts["weight"].value == 60
+    assert parallel.cases == serial.cases
+    assert parallel.case_findings == serial.case_findings
+
+
+def test_validate_keeps_each_cases_findings_but_not_the_cases(tmp_path: Path) -> None:
+    report = validate_repository(broken_repo(tmp_path), today=TODAY)
+    assert report.loaded.cases == ()
+    assert report.cases == len(report.loaded.case_findings) == 31
+    assert report.loaded.case_findings["tests/cases/twins/case-003.yaml"].case_id == "case-003"
 
 
 def test_reading_falls_back_to_this_process_when_no_helper_can_start(
@@ -89,18 +113,18 @@ def test_a_small_repository_starts_no_helper() -> None:
     assert reading.helpers_for(reading.PARALLEL_FROM - 1) == 0
 
 
-def test_a_helper_without_the_batchs_vocabulary_leaves_the_chunk_to_this_process(tmp_path: Path) -> None:
-    """The vocabulary rides only with the first chunks sent; a helper that missed it claims nothing."""
+def test_a_helper_without_the_batchs_task_leaves_the_chunk_to_this_process(tmp_path: Path) -> None:
+    """The case task rides only with the first chunks sent; a helper that missed it claims nothing."""
     root = broken_repo(tmp_path)
     claimed = multiprocessing.get_context("spawn").Array("b", 4)
     schemas = Schemas.load(root / "schema")
     job = (str(root / "tests/cases/general/case-001.yaml"), "tests/cases/general/case-001.yaml", "case")
-    saved = reading._HELPER, reading._BATCH_VOCABULARY
+    saved = reading._HELPER, reading._BATCH_TASK
     try:
-        reading._HELPER, reading._BATCH_VOCABULARY = (schemas, claimed), None
+        reading._HELPER, reading._BATCH_TASK = (schemas, claimed), None
         assert reading._read_chunk(0, [job], root.resolve(), 7, True, None) is None
         assert claimed[0] == 0  # not claimed: the main process reads it
         found = reading._read_chunk(1, [], root.resolve(), 7, False, None)  # files need no vocabulary
         assert found == [] and claimed[1] == 1
     finally:
-        reading._HELPER, reading._BATCH_VOCABULARY = saved
+        reading._HELPER, reading._BATCH_TASK = saved
