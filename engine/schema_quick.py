@@ -232,12 +232,38 @@ def _properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) 
     return accepts
 
 
+#: Plain values a check applied to every item of a list or mapping remembers having accepted:
+#: the same words and numbers recur in file after file (a case's facts, a rule's lists).
+_VALUES_REMEMBERED = 10_000
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_LONGEST_REMEMBERED = 100  # characters: a word or a name, not a paragraph
+
+
+def _remembering(check: Accepts) -> Accepts:
+    """`check`, asked once per plain value it accepts (a check is a pure function of the value)."""
+    accepted: set[tuple[type, Any]] = set()
+
+    def accepts(item: Any) -> bool:
+        kind = type(item)
+        if kind not in _PLAIN or (kind is str and len(item) > _LONGEST_REMEMBERED):
+            return check(item)
+        key = (kind, item)  # the type too: 1, 1.0 and true are equal as Python values, not as JSON
+        if key in accepted:
+            return True
+        if not check(item):
+            return False
+        if len(accepted) < _VALUES_REMEMBERED:
+            accepted.add(key)
+        return True
+    return accepts
+
+
 # patternProperties and prefixItems have no builder, so `properties` and `items` stand alone here.
 
 
 def _additional_properties(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
     known = set(schema.get("properties", {}))
-    check = c.schema(base, value)
+    check = _remembering(c.schema(base, value))
 
     def accepts(instance: Any) -> bool:
         if isinstance(instance, dict):
@@ -274,7 +300,7 @@ def _property_names(c: _Compiler, base: str, value: Any, schema: Mapping[str, An
 
 
 def _items(c: _Compiler, base: str, value: Any, schema: Mapping[str, Any]) -> Accepts:
-    check = c.schema(base, value)
+    check = _remembering(c.schema(base, value))
 
     def accepts(instance: Any) -> bool:
         if isinstance(instance, list):

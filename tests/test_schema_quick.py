@@ -182,6 +182,18 @@ def test_each_keyword_is_judged_as_jsonschema_judges_it(schema: Any) -> None:
             assert accepts(value) == validator.is_valid(value), value
 
 
+def test_a_value_accepted_once_is_remembered_with_its_type() -> None:
+    """Item checks remember the plain values they accepted; true, 1 and 1.0 are one value to Python, not to JSON."""
+    booleans = compile_quick({"s.json": {"items": {"type": "boolean"}}}, "s.json", FormatChecker())
+    whole = compile_quick({"s.json": {"additionalProperties": {"type": "integer", "maximum": 1}}}, "s.json",
+                          FormatChecker())
+    assert booleans is not None and whole is not None
+    assert booleans([True, False]) and booleans([True])
+    assert not booleans([1]) and not booleans([0.0])
+    assert whole({"a": 1, "b": 1.0}) and whole({"c": 1})
+    assert not whole({"a": True}) and not whole({"a": 1.5}) and not whole({"a": 2})
+
+
 # ---------------------------------------------------------------- random mutations of real files
 
 VALUES = st.recursive(
