@@ -43,14 +43,9 @@ def _checked(name: str, raw: FactInput, dictionary: Mapping[str, FactDef]) -> tu
         return None, (f"unknown fact '{name}'{did_you_mean(name, sorted(dictionary))}", "E-UNKNOWN-FACT")
     if definition.derived:
         return None, (f"'{name}' is derived by the rules; a case may not set it", "E-DERIVED-FACT")
-    return _typed_value(raw, definition)
-
-
-def _typed_value(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if raw.value is None:
         return None, None  # written but empty: treated as not given, never as normal
-    checker = _CHECKERS[fact.type]
-    return checker(raw, fact)
+    return _CHECKERS[definition.type](raw, definition)
 
 
 def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:

@@ -208,10 +208,13 @@ def _regular_file_size(path: Path | str, status: os.stat_result | None) -> int |
     return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
+#: O_NOFOLLOW: a file swapped for a link since it was checked is refused, not followed.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
 def _read_bytes(path: Path | str, size: int) -> bytes:
     """The whole file, expected to hold `size` bytes: a few system calls, no buffered file object."""
-    # O_NOFOLLOW: a file swapped for a link since it was checked is refused, not followed.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    descriptor = os.open(path, _OPEN_FLAGS)
     try:
         raw = os.read(descriptor, size + 1)
         while len(raw) > size and (more := os.read(descriptor, 1 << 20)):  # it grew since: read on
@@ -227,9 +230,9 @@ def parse_text(raw: bytes, display: str, path: Path | str | None = None) -> Docu
     text = _decode(raw, where)
     if isinstance(text, Problem):
         return text
-    if not text.strip():
+    if not text or text.isspace():
         return Problem(where, "the file is empty", "E-EMPTY")
-    hidden_break = _HIDDEN_BREAK.search(text)
+    hidden_break = None if text.isascii() else _HIDDEN_BREAK.search(text)
     if hidden_break:  # YAML counts these as line breaks; editors do not, so every line number would be off
         return _control_character_problem(text, hidden_break.start(), display)
     quick = _quick_data(text)

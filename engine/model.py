@@ -393,21 +393,25 @@ def case_from(data: Mapping[str, Any], path: str = "", topic: str = "") -> Case:
 
 
 def _fact_input(raw: Any) -> FactInput:
+    kind = type(raw)
+    if kind in _SHARED_KINDS and raw == raw and not (kind is float and raw == 0):  # not NaN, not -0.0 as 0.0
+        return _plain_input(raw)
     if isinstance(raw, dict):
         return FactInput(raw["value"], raw["unit"])
     if isinstance(raw, list):
         return FactInput(tuple(raw))
-    return _plain_input(raw) if type(raw) in (bool, str) else FactInput(raw)
+    return FactInput(raw)
 
 
-#: One FactInput per true, false and category word, shared by every case (they are frozen): at
-#: 50,000 cases of 200 facts, one object per fact was a gigabyte. Bounded, as words are unbounded.
+#: One FactInput per value met (true, false, a word, a number), shared by every case (they are
+#: frozen): at 50,000 cases of 200 facts, one object per fact was a gigabyte. Bounded, as values are unbounded.
 _SHARED_INPUTS: dict[tuple[type, Any], FactInput] = {}
 _SHARED_MAX = 10_000
+_SHARED_KINDS = frozenset({bool, str, int, float})
 
 
-def _plain_input(value: bool | str) -> FactInput:
-    key = (type(value), value)  # the type too: True == 1 must not share with a number
+def _plain_input(value: bool | str | int | float) -> FactInput:
+    key = (type(value), value)  # the type too: True == 1 == 1.0 must not share one input
     found = _SHARED_INPUTS.get(key)
     if found is None:
         found = FactInput(sys.intern(value) if isinstance(value, str) else value)
