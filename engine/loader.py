@@ -179,6 +179,8 @@ def load_file(path: Path | str, display: str, *, max_bytes: int = MAX_FILE_BYTES
     try:
         size = _regular_file_size(path, status)
         if size is None:
+            if not os.path.lexists(path):
+                return Problem(where, "no such file or folder", "E-FILE")
             return Problem(where, "not a regular file (symbolic links are not followed)", "E-FILE")
         if size > max_bytes:
             return Problem(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,22 +19,32 @@ BLOCKING_ACTIONS = frozenset({"stop", "avoid", "hold"})
 BLOCKED_ACTIONS = frozenset({"start", "continue", "dose", "combine_with"})
 #: The fact the engine reads to turn mg/kg/day into mg/day (not read by any condition).
 WEIGHT_FACT = "weight"
-_DOSE_SUFFIX = re.compile(
-    r"\s+\d+(\.\d+)?\s*(mg|g|mcg|ug|µg|micrograms?|milligrams?)(\s*/\s*(day|d|kg))*\s*$"
-)
-_SEPARATORS = re.compile(r"[\s_]+")
+#: Words that may follow a medicine's name, saying how often or how it is taken: not part of the name.
+_DOSING_WORDS = frozenset({"od", "bd", "bid", "tds", "tid", "qds", "qid", "daily", "nocte", "mane",
+                           "prn", "weekly", "oral", "orally", "po", "tablet", "tablets"})
 
 
 def normalize_term(word: str) -> str:
     """One spelling for a medicine or symptom word, used on both sides of every list test.
 
-    Lower case, trimmed, spaces and underscores as single hyphens, and a trailing dose
-    dropped ("Allopurinol 300 mg" and "mycophenolate mofetil" match the value sets'
-    "allopurinol" and "mycophenolate-mofetil").
+    Lower case, spaces and underscores as single hyphens, and what follows the name dropped:
+    from the first later word that starts with a digit or a bracket (a dose: "300 mg",
+    "(300 mg)", "100mg od"), and how often or how it is taken ("daily", "bd") at the end. So
+    "Allopurinol 100mg od", "allopurinol (300 mg)" and "mycophenolate mofetil" match the
+    value sets' "allopurinol" and "mycophenolate-mofetil"; a name that starts with a digit
+    ("5-ASA") keeps it.
     """
-    lowered = word.strip().lower()
-    lowered = _DOSE_SUFFIX.sub("", lowered).strip() or lowered
-    return _SEPARATORS.sub("-", lowered)
+    words = word.lower().replace("_", " ").replace("(", " (").split()
+    if not words:
+        return ""
+    name = words[:1]
+    for later in words[1:]:
+        if later[0].isdigit() or later[0] == "(":
+            break
+        name.append(later)
+    while len(name) > 1 and name[-1] in _DOSING_WORDS:
+        name.pop()
+    return "-".join(name)
 
 
 #: Reading order for people: what must not happen comes first.

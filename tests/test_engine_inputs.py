@@ -61,3 +61,9 @@ def test_list_words_are_matched_whatever_their_case_spacing_or_written_dose() ->
     assert normalize_term("Mycophenolate  mofetil") == "mycophenolate-mofetil"
     assert normalize_term("flu_like symptoms") == "flu-like-symptoms"
     assert normalize_term("vitamin b12") == "vitamin-b12"  # a number that is no dose stays
+    assert normalize_term("5-ASA 2.4 g daily") == "5-asa"  # a name may start with a digit
+    for written in ("allopurinol 100mg od", "Allopurinol 300 mg daily", "allopurinol (300 mg)",
+                    "allopurinol(300mg)", "allopurinol 300 mg once a day", "allopurinol bd"):
+        assert normalize_term(written) == "allopurinol", written
+    assert normalize_term("co-trimoxazole 960 mg BD") == "co-trimoxazole"
+    assert normalize_term("") == normalize_term("   ") == ""

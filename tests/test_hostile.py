@@ -239,6 +239,8 @@ def test_evaluate_refuses_special_missing_and_odd_paths(repo: Path, tmp_path: Pa
     assert done.returncode in (1, 2)
     assert path in done.stdout + done.stderr
     assert "[E-" in done.stdout + done.stderr or "error" in done.stderr
+    if target == "missing.yaml":  # said as it is, not as "not a regular file"
+        assert "no such file or folder" in done.stdout + done.stderr
 
 
 # ---------------------------------------------------------------- no code runs from content
