@@ -55,10 +55,8 @@ def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
 
 
 def _category(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
-    if isinstance(raw.value, str) and raw.unit is None:
-        for name, _ in fact.values:  # not fact.value_names: that builds a tuple each time
-            if name == raw.value:
-                return raw.value, None
+    if isinstance(raw.value, str) and raw.unit is None and raw.value in fact.value_names:
+        return raw.value, None
     allowed = list(fact.value_names)
     hint = did_you_mean(str(raw.value), allowed)
     message = f"'{fact.name}' must be one of: {', '.join(allowed)}; found {_shown(raw.value)}{hint}"
@@ -75,9 +73,13 @@ def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     value = raw.value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, (f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
-    converted, problem = _convert(float(value), raw.unit, fact)
-    if problem is not None:
-        return None, problem
+    unit = raw.unit
+    if unit is None or unit == fact.unit:  # as written: most values are, so no call to _convert
+        converted = float(value)
+    else:
+        converted, problem = _convert(float(value), unit, fact)
+        if problem is not None:
+            return None, problem
     converted = round(converted, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
     low, high = fact.range or (-math.inf, math.inf)
     if not low <= converted <= high:
