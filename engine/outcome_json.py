@@ -90,7 +90,7 @@ def read_outcomes(body: Mapping[str, Any], cases: Mapping[str, Case]) -> SiteOut
 
 def stored_cases(body: Mapping[str, Any]) -> dict[str, Case]:
     """The cases a store's body holds, by path."""
-    return {o["path"]: _read_case(o["path"], o["case"]) for o in body["outcomes"]["cases"]}
+    return {o["path"]: read_case(o["path"], o["case"]) for o in body["outcomes"]["cases"]}
 
 
 def _read_outcome(body: Mapping[str, Any], cases: Mapping[str, Case], table: list[Recommendation]) -> CaseOutcome:
@@ -164,6 +164,6 @@ def _expected_data(expected: Expected) -> dict[str, Any]:
     return body
 
 
-def _read_case(path: str, body: Mapping[str, Any]) -> Case:
+def read_case(path: str, body: Mapping[str, Any]) -> Case:
     """What the loader builds from the file at `path` (engine.case_checks.case_of)."""
     return case_from(body, path, topic_of_case(path))

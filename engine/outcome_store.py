@@ -34,6 +34,7 @@ from engine.outcome_json import (
     dumps,
     examples_json,
     outcome_json,
+    read_case,
     read_outcomes,
     stored_cases,
 )
@@ -164,6 +165,7 @@ class StoreWriter:
         self._out: IO[str] | None = None
         self._temporary: Path | None = None
         self._table = RecommendationTable()
+        self._cases_read_back = True  # each case's stored form reads back to the case
         self._open(digest or fingerprint(root))
         # Listed after the fingerprint: a case file that appears between the two is counted here,
         # so the store does not claim to hold every case file (one appearing later changes the fingerprint).
@@ -180,15 +182,19 @@ class StoreWriter:
             return
         self._seen.add(outcome.path)
         shown = self._collector.add_view(case, outcome.site, error)
-        body = {**outcome_json(shown, self._table), "case": case_data(case)}
+        stored = case_data(case)
+        if self._cases_read_back and read_case(case.path, stored) != case:
+            self._cases_read_back = False  # then the site must read the case files itself
+        body = {**outcome_json(shown, self._table), "case": stored}
         self._write(("," if len(self._seen) > 1 else "") + dumps(body))
 
     def finish(self) -> str | None:
         """Put the store in place if the run was whole; returns why it could not be written, or None."""
         if self._complete and self._seen == self._cases.keys():
             examples = self._collector.finish().examples
-            # Every case file was one of the run's cases: none failed to read or had a problem.
-            every_file = self._case_files == self._cases.keys()
+            # Every case file was one of the run's cases: none failed to read or had a problem; and
+            # each case reads back from the store as the loader read it from its file.
+            every_file = self._case_files == self._cases.keys() and self._cases_read_back
             self._write(f'],"examples":{dumps(examples_json(examples, self._table))}}},'
                         f'"recommendations":{self._table.json()},"all_case_files":{dumps(every_file)}}}')
             self._close()

@@ -213,6 +213,18 @@ def test_each_recommendation_is_stored_once_and_read_back_shared(tested: Path) -
     assert len(listed) > len(table) and len({id(r) for r in listed}) <= len(table)
 
 
+def test_a_case_that_would_not_read_back_the_same_is_not_taken_from_the_store(
+    tested: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Should the stored form of a case ever lose something (a new field of Case, say), the store
+    # says so, and the site reads the case files itself.
+    real = outcome_store.case_data
+    monkeypatch.setattr(outcome_store, "case_data", lambda case: {**real(case), "story": ""})
+    assert main(["test", "--repo", str(tested)]) == 0
+    assert outcome_store.load_with_cases(tested) is None
+    assert gather(tested, TODAY).source == OUTCOMES_FROM_STORE
+
+
 def test_a_store_without_its_cases_is_not_used_for_them(tested: Path) -> None:
     store = tested / outcome_store.STORE
     body = json.loads(store.read_text(encoding="utf-8"))
