@@ -185,8 +185,12 @@ class StoreWriter:
         stored = case_data(case)
         if self._cases_read_back and read_case(case.path, stored) != case:
             self._cases_read_back = False  # then the site must read the case files itself
-        body = {**outcome_json(shown, self._table), "case": stored}
-        self._write(("," if len(self._seen) > 1 else "") + dumps(body))
+        try:
+            text = dumps({**outcome_json(shown, self._table), "case": stored})
+        except (TypeError, ValueError):  # a value JSON cannot hold: no store, and the run goes on
+            self._complete = False
+            return
+        self._write(("," if len(self._seen) > 1 else "") + text)
 
     def finish(self) -> str | None:
         """Put the store in place if the run was whole; returns why it could not be written, or None."""

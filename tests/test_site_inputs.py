@@ -225,6 +225,16 @@ def test_a_case_that_would_not_read_back_the_same_is_not_taken_from_the_store(
     assert gather(tested, TODAY).source == OUTCOMES_FROM_STORE
 
 
+def test_a_case_the_store_cannot_hold_leaves_no_store_and_the_run_goes_on(
+    tested: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = outcome_store.case_data
+    monkeypatch.setattr(outcome_store, "case_data", lambda case: {**real(case), "facts": {"odd": {1, 2}}})
+    assert main(["test", "--repo", str(tested)]) == 0
+    assert not (tested / outcome_store.STORE).exists()
+    assert gather(tested, TODAY).source == EVALUATED
+
+
 def test_a_store_without_its_cases_is_not_used_for_them(tested: Path) -> None:
     store = tested / outcome_store.STORE
     body = json.loads(store.read_text(encoding="utf-8"))
