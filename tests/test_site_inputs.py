@@ -37,6 +37,22 @@ def tested(tmp_path: Path) -> Path:
     return root
 
 
+def test_a_case_file_changed_while_guideline_test_reads_it_leaves_a_store_the_site_does_not_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    reading = engine.cli.test.select_cases
+
+    def read_then_edited(*args: object) -> object:
+        selection = reading(*args)  # type: ignore[arg-type]
+        _replace(root, DOSE_CASE, "title: ", "title: Edited since read - ")
+        return selection
+
+    monkeypatch.setattr(engine.cli.test, "select_cases", read_then_edited)
+    assert main(["test", "--repo", str(root)]) == 0
+    assert gather(root, TODAY).source == EVALUATED
+
+
 def _replace(root: Path, relative: str, old: str, new: str) -> None:
     file = root / relative
     text = file.read_text(encoding="utf-8")

@@ -68,12 +68,16 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    selection = select_cases(repository_root(args), args.paths)
+    root = repository_root(args)
+    # Taken before the files are read: one changed while they are read then makes the store
+    # stale (the site reads again), never trusted with results from the file as it was.
+    digest = None if args.paths else outcome_store.fingerprint(root)
+    selection = select_cases(root, args.paths)
     # A rule file that cannot be read leaves the cases running without that rule: never a pass.
     broken = [p for p in selection.other_problems if p.severity == "error"]
     _warn_about(broken)
     tally = Tally(selection.guidelines) if args.coverage and selection.full else None
-    store = outcome_store.StoreWriter(selection.root, selection.cases) if selection.full else None
+    store = outcome_store.StoreWriter(selection.root, selection.cases, digest) if selection.full else None
     # Each case's JSON waits in a temporary file, not on stdout: a run that stops midway prints no
     # half a document, and memory stays flat however many cases there are.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as cases_json:
