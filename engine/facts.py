@@ -73,13 +73,9 @@ def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     value = raw.value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, (f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
-    unit = raw.unit
-    if unit is None or unit == fact.unit:  # as written: most values are, so no call to _convert
-        converted = float(value)
-    else:
-        converted, problem = _convert(float(value), unit, fact)
-        if problem is not None:
-            return None, problem
+    converted, problem = _convert(float(value), raw.unit, fact)
+    if problem is not None:
+        return None, problem
     converted = round(converted, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
     low, high = fact.range or (-math.inf, math.inf)
     if not low <= converted <= high:

@@ -401,7 +401,7 @@ class _EventReader:
             raise _Declined
         kind = type(event)
         if kind is ScalarEvent:
-            return scalar_value(event.value, event.style, _decline)
+            return _scalar(event.value, event.style)
         if depth >= MAX_DEPTH:  # its items would lie deeper than the careful path allows
             raise _Declined
         if kind is MappingStartEvent:
@@ -420,14 +420,7 @@ class _EventReader:
                 raise _Declined
             event = next_event()
             if type(event) is ScalarEvent and event.anchor is None and event.tag is None:
-                text = event.value
-                if event.style:  # quoted or block text stays text (scalar_value says the same)
-                    result[name] = text if text.isascii() or not _has_surrogate(text) else scalar_value(
-                        text, event.style, _decline)
-                elif (known := _PLAIN_VALUES.get(text, _DECLINED)) is not _DECLINED:
-                    result[name] = known
-                else:
-                    result[name] = _plain_value(text)
+                result[name] = _scalar(event.value, event.style)
             else:
                 result[name] = self.value(event, depth)
         if type(key) is not MappingEndEvent:
@@ -455,10 +448,15 @@ _PLAIN_VALUES: dict[str, Any] = {}
 _PLAIN_VALUES_MAX = 50_000
 
 
-def _plain_value(text: str) -> Any:
-    value = scalar_value(text, None, _decline)
-    if len(_PLAIN_VALUES) < _PLAIN_VALUES_MAX:
-        _PLAIN_VALUES[text] = value
+def _scalar(text: str, style: str | None) -> Any:
+    """scalar_value for the fast reader: a plain text's value worked out once, a refusal declined."""
+    if style:
+        return scalar_value(text, style, _decline)
+    value = _PLAIN_VALUES.get(text, _DECLINED)
+    if value is _DECLINED:
+        value = scalar_value(text, None, _decline)
+        if len(_PLAIN_VALUES) < _PLAIN_VALUES_MAX:
+            _PLAIN_VALUES[text] = value
     return value
 
 

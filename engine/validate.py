@@ -19,20 +19,25 @@ class ValidationReport:
     files: int
     rules: int
     cases: int
-    loaded: Loaded  # its `cases` are not kept (see validate_repository); `case_findings` holds one per valid case
+    loaded: Loaded  # `cases` only with keep_cases (see validate_repository); `case_findings` holds one per valid case
 
 
 def validate_repository(
-    root: Path, *, only: Sequence[Path] = (), today: dt.date | None = None
+    root: Path, *, only: Sequence[Path] = (), today: dt.date | None = None,
+    with_cases: bool = True, keep_cases: bool = False,
 ) -> ValidationReport:
-    """Every problem of the repository; with `only`, those inside the given files or folders."""
+    """Every problem of the repository; with `only`, those inside the given files or folders.
+
+    Without `with_cases` the case files are not read (nor reported on); with `keep_cases` the
+    report's `loaded` holds the cases too (the site shows them).
+    """
     day = today or dt.date.today()
     found: Findings = {}
     with collector_paused():
         # The rule checks run while helper processes read the cases (see engine.reading).
-        # Only the cases' findings are kept: the checks need no more, and at 50,000 cases the cases
-        # themselves would be most of what the helpers send back.
-        loaded = load_repository(root, keep_cases=False,
+        # By default only the cases' findings are kept: the checks need no more, and at 50,000
+        # cases the cases themselves would be most of what the helpers send back.
+        loaded = load_repository(root, with_cases=with_cases, keep_cases=keep_cases,
                                  meanwhile=lambda rules: found.update(findings_of(rules, day, RULE_CHECKS)))
         found.update(findings_of(loaded, day, CASE_CHECKS))
         problems = [*loaded.problems, *settled(loaded, found)]
