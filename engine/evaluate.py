@@ -5,6 +5,7 @@ Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,16 +13,18 @@ from typing import Any
 from engine.compiler import CompiledRule, CompiledRuleset, Program, compile_guidelines
 from engine.dose import compute_dose
 from engine.errors import EngineError, InputError, Location
-from engine.explain import failed_tests, read_values, with_units
+from engine.explain import failed_tests, value_reader, with_units
 from engine.facts import normalize_facts
 from engine.gates import GateIndex
-from engine.kleene import compile_decision
+from engine.kleene import compile_decision, remembered
 from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
 from engine.precedence import apply_precedence
 from engine.properties import compute, computed, spec_inputs
 from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
 from engine.runtime import Runtime, shared_runtime
 
+_NO_VALUE = object()  # a gate fact the patient's case does not give
+Waiting = tuple[tuple[tuple[CompiledRuleset, tuple[CompiledRule, ...]], ...], ...]
 Locate = Callable[[tuple[str | int, ...]], Location]
 Outcomes = dict[str, bool | None]  # rule id -> definitely true / definitely false / undecided
 
@@ -52,12 +55,14 @@ class Evaluator:
         self._rules = {r.id: r for r in guidelines.active_rules}
         self._advice = {r.id: r.recommendations for r in guidelines.active_rules}
         self._citations = {r.id: tuple(f"{c.ref}: {c.locator}" for c in r.citations) for r in guidelines.active_rules}
-        self._reads = {r.id: with_units(sorted(facts_used(r.when)), guidelines) for r in guidelines.active_rules}
+        self._reads = {r.id: value_reader(with_units(sorted(facts_used(r.when)), guidelines))
+                       for r in guidelines.active_rules}
         # A recommendation without a dose is the same for every patient: built once.
         self._fixed = {r.id: {i: _recommendation(r, a, None, self._citations[r.id])
                               for i, a in enumerate(r.recommendations) if a.dose is None}
                        for r in guidelines.active_rules}
-        self._decide = {r.id: compile_decision(r.when, guidelines.valuesets) for r in guidelines.active_rules}
+        self._decide = {r.id: remembered(compile_decision(r.when, guidelines.valuesets), facts_used(r.when))
+                        for r in guidelines.active_rules}
         self._producers = _producers(guidelines.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
@@ -78,6 +83,10 @@ class Evaluator:
         self._place = {rule.rule_id: (index, stratum, ruleset, rule)
                        for index, (stratum, ruleset, rule) in enumerate(compiled)}
         self._all_false: Outcomes = dict.fromkeys(self._rules, False)
+        self._no_gate_values = (_NO_VALUE,) * len(self._gates.selective)
+        self._waiting_for = functools.lru_cache(maxsize=1024)(self._waiting)
+        # The same rule lacks the same facts in many patients: each NeedsData (immutable) made once.
+        self._needs = functools.lru_cache(maxsize=4096)(self._needs_data_of)
 
     def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
         """Raise InputError (every problem, with locations) if the case's facts cannot be used."""
@@ -101,7 +110,7 @@ class Evaluator:
         # prepared dict instead of a Python step for each of thousands of rules.
         run = Chained(known=dict(values), outcomes=dict(self._all_false))
         properties = compute(run.known, self.program.specs)
-        waiting = self._waiting(self._gates.possible(run.known))
+        waiting = self._waiting_for(tuple(map(run.known.get, self._gates.selective, self._no_gate_values)))
         pending: list[set[str]] = [set() for _ in self.program.strata]  # derived facts a live rule may set
         for stratum, rulesets in enumerate(waiting):
             for ruleset, candidates in rulesets:
@@ -111,21 +120,26 @@ class Evaluator:
             self._settle(stratum, pending[stratum], run, properties)
         return run
 
-    def _waiting(self, possible: set[str]) -> list[list[tuple[CompiledRuleset, list[CompiledRule]]]]:
-        """The possible rules grouped by ruleset, stratum by stratum, in compiled order."""
+    def _waiting(self, gate_values: tuple[Any, ...]) -> Waiting:
+        """The rules the gate facts' values leave possible, grouped by ruleset, stratum by stratum, in
+        compiled order. Patients share a few gate values (categories, yes/no): remembered by them."""
+        known = {fact: value for fact, value in zip(self._gates.selective, gate_values, strict=True)
+                 if value is not _NO_VALUE}
         by_ruleset: dict[str, tuple[CompiledRuleset, list[CompiledRule]]] = {}
         waiting: list[list[tuple[CompiledRuleset, list[CompiledRule]]]] = [[] for _ in self.program.strata]
-        for _, stratum, ruleset, rule in sorted(map(self._place.__getitem__, possible), key=_first):
+        for _, stratum, ruleset, rule in sorted(map(self._place.__getitem__, self._gates.possible(known)), key=_first):
             if ruleset.name not in by_ruleset:
                 by_ruleset[ruleset.name] = (ruleset, [])
                 waiting[stratum].append(by_ruleset[ruleset.name])
             by_ruleset[ruleset.name][1].append(rule)
-        return waiting
+        return tuple(tuple((ruleset, tuple(rules)) for ruleset, rules in layer) for layer in waiting)
 
-    def _run(self, ruleset: CompiledRuleset, candidates: list[CompiledRule], properties: Mapping[str, Any],
+    def _run(self, ruleset: CompiledRuleset, candidates: tuple[CompiledRule, ...], properties: Mapping[str, Any],
              run: Chained) -> list[str]:
         """Decide the candidates of one ruleset: fired (true), ruled out by a residual gate (false, as they
-        start), or decided beside durable. Returns the rules not ruled out."""
+        start), or decided beside durable: definitely false, or undecided for want of data. durable
+        reads an absent fact as false, so it cannot tell the two apart; the Kleene functions can, and
+        double as a cross-check. Returns the rules not ruled out."""
         known, residual, passes = run.known, self._residual, self._gates.passes
         open_ = [rule for rule in candidates if rule.rule_id not in residual or passes(rule.rule_id, known)]
         present = properties.keys()
@@ -136,9 +150,17 @@ class Evaluator:
             raise EngineError(f"{sorted(fired.difference(opened))} fired although a known value rules them out; "
                               "the compiled pattern is wrong")
         run.fired |= fired
-        outcomes, not_fired = run.outcomes, self._not_fired
-        for rule_id in opened:
-            outcomes[rule_id] = True if rule_id in fired else not_fired(rule_id, run)
+        outcomes, lacking, decide = run.outcomes, run.lacking, self._decide
+        for rule_id in opened:  # inlined, not a method: about 50 rules a case
+            if rule_id in fired:
+                outcomes[rule_id] = True
+                continue
+            found, missing = decide[rule_id](known)
+            if found is True:
+                raise _unfired(rule_id)
+            if found is None:
+                lacking[rule_id] = missing  # a rule reads only lower strata: this stays true to the end
+            outcomes[rule_id] = found
         return opened
 
     def _fired(self, ruleset: CompiledRuleset, live: list[CompiledRule],
@@ -170,17 +192,6 @@ class Evaluator:
         properties.update(compute({fact: now_known[fact] for fact in live if fact in now_known}, ()))
         properties.update(computed(run.known, self._derived_specs))
 
-    def _not_fired(self, rule_id: str, run: Chained) -> bool | None:
-        """Definitely false, or undecided for want of data. durable reads an absent fact as false,
-        so it cannot tell the two apart; the Kleene functions can, and double as a cross-check."""
-        found, lacking = self._decide[rule_id](run.known)
-        if found is True:
-            raise EngineError(f"{rule_id} holds for this patient but durable_rules did not fire it; "
-                              "the compiled pattern is wrong")
-        if found is None:
-            run.lacking[rule_id] = lacking  # a rule reads only lower strata: this stays true to the end
-        return found
-
     # ------------------------------------------------------------ the result
 
     def _result(self, case_id: str, run: Chained, explain: bool) -> Result:
@@ -191,7 +202,7 @@ class Evaluator:
         g = self.guidelines
 
         def read(rule: Rule) -> tuple[FactValue, ...]:
-            return read_values(self._reads[rule.id], known, derived_by)
+            return self._reads[rule.id](known, derived_by)
 
         trace = tuple(TraceStep(r.id, "fired", read(r), r.derives) for r in fired)
         misses = tuple(
@@ -222,17 +233,19 @@ class Evaluator:
         found: dict[str, NeedsData] = {}
         behind: dict[str, frozenset[str]] = {}  # producers are shared by many rules: each fact walked once a case
         listed: dict[frozenset[str], tuple[str, ...]] = {}  # undecided rules often lack the same facts
-        for rule_id in self._ordered(run.lacking):  # the undecided rules
+        for rule_id, lacking in run.lacking.items():  # the undecided rules; the answer is sorted below
             if self._advice[rule_id]:
-                lacking = run.lacking[rule_id]
                 if lacking not in listed:
                     listed[lacking] = tuple(sorted(lacking if lacking.isdisjoint(self._producers)
                                                    else self._base_facts_needed(lacking, run, behind)))
-                found[rule_id] = NeedsData(rule_id, self._rules[rule_id].title, listed[lacking])
+                found[rule_id] = self._needs(rule_id, listed[lacking])
         for rec in kept:
             if rec.dose is not None and rec.dose.needs and rec.rule not in found:
-                found[rec.rule] = NeedsData(rec.rule, self._rules[rec.rule].title, rec.dose.needs)
+                found[rec.rule] = self._needs(rec.rule, rec.dose.needs)
         return tuple(found[k] for k in sorted(found))
+
+    def _needs_data_of(self, rule_id: str, facts: tuple[str, ...]) -> NeedsData:
+        return NeedsData(rule_id, self._rules[rule_id].title, facts)
 
     def _base_facts_needed(self, lacking: frozenset[str], run: Chained,
                            behind: dict[str, frozenset[str]]) -> set[str]:
@@ -271,6 +284,11 @@ def _fallback(facts: list[str], ways: Mapping[str, tuple[Derivation, ...]]) -> d
     none_hold = dict.fromkeys((rule_id for fact in facts for rule_id, _ in ways[fact]), False)
     found = {fact: settle(ways[fact], none_hold)[0] for fact in facts}
     return {fact: value for fact, value in found.items() if value is not None}
+
+
+def _unfired(rule_id: str) -> EngineError:
+    return EngineError(f"{rule_id} holds for this patient but durable_rules did not fire it; "
+                       "the compiled pattern is wrong")
 
 
 def _first(item: tuple[int, Any, Any, Any]) -> int:

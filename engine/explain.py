@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.model import FactDef, GuidelineSet, Multiple, Rule, Test, ValueSetRef
@@ -25,14 +26,28 @@ def with_units(names: Iterable[str], g: GuidelineSet) -> Named:
     return tuple(found)
 
 
+Reader = Callable[[Mapping[str, Any], Mapping[str, tuple[str, ...]]], tuple[FactValue, ...]]
+
+
+def value_reader(named: Named, size: int = 128) -> Reader:
+    """`read_values` for one rule's facts, remembered for the last `size` distinct readings: most
+    patients give a rule the same few values, and the FactValues are immutable, so shared."""
+    names = tuple(name for name, _ in named)
+
+    @functools.lru_cache(maxsize=size)
+    def by_reading(given: tuple[Any, ...], setters: tuple[Any, ...]) -> tuple[FactValue, ...]:
+        setters_of = {name: setter for name, setter in zip(names, setters, strict=True) if setter is not None}
+        return read_values(named, dict(zip(names, given, strict=True)), setters_of)
+
+    def read(values: Mapping[str, Any], derived_by: Mapping[str, tuple[str, ...]]) -> tuple[FactValue, ...]:
+        return by_reading(tuple(map(values.get, names)), tuple(map(derived_by.get, names)))
+    return read
+
+
 def read_values(named: Named, values: Mapping[str, Any], derived_by: Mapping[str, tuple[str, ...]]
                 ) -> tuple[FactValue, ...]:
     """Each named fact with its value in this case (None: not known) and, if derived, who set it."""
-    return tuple(FactValue(name, _as_shown(values.get(name)), unit, derived_by.get(name, ())) for name, unit in named)
-
-
-def _as_shown(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    return tuple(FactValue(name, values.get(name), unit, derived_by.get(name, ())) for name, unit in named)
 
 
 def failed_tests(rule: Rule, values: Mapping[str, Any], g: GuidelineSet) -> tuple[str, ...]:

@@ -74,6 +74,11 @@ class GateIndex:
             self._residue[rule_id] = tuple((g.fact, g.allowed) for g in ordered if g.fact not in self._blocks)
         self._cache: dict[tuple[str, Any], frozenset[str]] = {}
 
+    @property
+    def selective(self) -> tuple[str, ...]:
+        """The facts `possible` reads: it is a function of their values alone."""
+        return self._selective
+
     def possible(self, known: Mapping[str, Any]) -> set[str]:
         """The rules no known value of a selective fact rules out (their residues still to check)."""
         passing = sorted((self._passing(fact, known[fact]) for fact in self._selective if fact in known), key=len)

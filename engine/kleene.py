@@ -10,6 +10,7 @@ oracle these functions are checked against.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -43,6 +44,29 @@ def compile_decision(condition: Condition, valuesets: Mapping[str, ValueSet]) ->
         parts = tuple(compile_decision(c, valuesets) for c in condition.items if _plain(c) is None)
         return _combined(plain, parts, decisive=isinstance(condition, AnyOf))
     raise TypeError(f"not a condition: {condition!r}")
+
+
+def remembered(decide: Decide, reads: frozenset[str], size: int = 128) -> Decide:
+    """The same decision, remembered for the last `size` distinct values of the facts it reads.
+
+    Patients share most of what one rule reads (mostly: nothing at all), so nine decisions in ten
+    repeat an earlier one. On a miss the decision is made from the remembered facts alone, so
+    what is remembered can only be what those values give. Values of one fact are all of one
+    type (facts.py normalises inputs; derived facts are booleans or text), so no two different
+    values share a key, as True and 1.0 would."""
+    names = tuple(sorted(reads))
+    absent = (_ABSENT,) * len(names)
+
+    @functools.lru_cache(maxsize=size)
+    def by_values(key: tuple[Any, ...]) -> Decision:
+        return decide({name: value for name, value in zip(names, key, strict=True) if value is not _ABSENT})
+
+    def decision(values: Mapping[str, Any]) -> Decision:
+        return by_values(tuple(map(values.get, names, absent)))
+    return decision
+
+
+_ABSENT = object()
 
 
 def _negated(inner: Decide) -> Decide:

@@ -98,7 +98,7 @@ class Runtime:
 
     def _assert(self, ruleset: CompiledRuleset, handle: int, fact: dict[str, Any]) -> tuple[int, int]:
         try:
-            answer, state = durable_rules_engine.assert_fact(handle, json.dumps(fact, ensure_ascii=False))
+            answer, state = durable_rules_engine.assert_fact(handle, _as_json(fact))
         except Exception as exc:  # durable raises bare Exception for its C errors: translate them
             raise EngineError(f"durable_rules could not evaluate ruleset {ruleset.name}: {exc!r}") from exc
         return int(answer), state
@@ -114,7 +114,7 @@ class Runtime:
             raise EngineError(f"durable_rules handled the patient in {ruleset.name} but no action ran; "
                               "the engine did not see the patient")
         session, message = started
-        if str(json.loads(session).get("sid")) != sid:
+        if not _of_session(session, sid):
             raise EngineError(f"durable_rules queued an action of another session during session {sid}")
         fired: set[str] = set()
         while message:
@@ -141,6 +141,20 @@ def rule_of(message: str) -> str:
     if not isinstance(found, dict) or len(found) != 1:
         raise EngineError(f"durable_rules queued an action message of an unexpected shape: {message[:200]}")
     return str(next(iter(found)))
+
+
+#: One encoder for every fact (json.dumps with an option builds a new one each call).
+_as_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _of_session(state: str, sid: str) -> bool:
+    """Whether durable's session state (`{ "sid":"8", "id":"sid-8", "$s":1}`) is session `sid`.
+
+    Its usual spelling is recognised from the front (a sid is digits, so the closing quote ends it);
+    any other spelling is parsed."""
+    if state.startswith(f'{{ "sid":"{sid}",'):
+        return True
+    return str(json.loads(state).get("sid")) == sid
 
 
 def _never_run(c: Any) -> None:
