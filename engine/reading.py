@@ -17,7 +17,7 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from engine.case_checks import CaseFindings, CaseVocabulary, case_findings, case
 from engine.errors import Location, Problem
 from engine.loader import Document, load_file
 from engine.model import Case
+from engine.prefetch import Prefetch
 from engine.schema import Schemas, condition_shape_problems
 
 #: Below this many files one process reads them all. Starting a spawned helper costs about
@@ -214,14 +215,15 @@ class Reading:
               meanwhile: Callable[[], None] = lambda: None) -> list[Read]:
         chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
         first = self._chunks_started
-        if len(chunks) > 1 and self.helpers and first + len(chunks) <= self.claims:
-            self._chunks_started += len(chunks)
-            try:
-                return self._with_helpers(chunks, first, task, meanwhile)
-            except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
-                self.helpers = 0
-        meanwhile()
-        return _read_chunk_here(jobs, self.schemas, self.confine_to, task, self.folders)
+        with Prefetch([job.path for job in jobs]) if len(jobs) >= PARALLEL_FROM else nullcontext():
+            if len(chunks) > 1 and self.helpers and first + len(chunks) <= self.claims:
+                self._chunks_started += len(chunks)
+                try:
+                    return self._with_helpers(chunks, first, task, meanwhile)
+                except (BrokenProcessPool, OSError):  # no helper could start (a sandbox, no /dev/shm): read here
+                    self.helpers = 0
+            meanwhile()
+            return _read_chunk_here(jobs, self.schemas, self.confine_to, task, self.folders)
 
     def _with_helpers(self, chunks: list[list[Job]], first: int, task: CaseTask | None,
                       meanwhile: Callable[[], None]) -> list[Read]:
