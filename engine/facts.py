@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -91,12 +93,28 @@ def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
 def _convert(value: float, unit: str | None, fact: FactDef) -> tuple[float, Found | None]:
     if unit is None or unit == fact.unit:
         return value, None
+    spelled = unit_spelling(unit)
+    if fact.unit is not None and spelled == unit_spelling(fact.unit):
+        return value, None
     for conversion in fact.conversions:
-        if conversion.unit == unit:
+        if unit_spelling(conversion.unit) == spelled:
             return value * conversion.factor + conversion.offset, None
     accepted = [fact.unit or "", *(c.unit for c in fact.conversions)]
     message = f"'{fact.name}' cannot be given in '{unit}'; accepted units: {', '.join(accepted)}"
     return value, (message, "E-FACT-UNIT")
+
+
+#: A litre written `l`, alone or after a decimal prefix (dl, ml, ul, nl, cl), as a whole unit.
+_LITRE = re.compile(r"(?<![A-Za-z])([dcmun]?)l(?![A-Za-z])")
+_MICRO = str.maketrans({"\u00b5": "u", "\u03bc": "u"})  # the micro sign and Greek mu, as UCUM's ASCII `u`
+
+
+@functools.lru_cache(maxsize=256)
+def unit_spelling(unit: str) -> str:
+    """One spelling of a unit: `mg/dl` -> `mg/dL`, `µmol/l` -> `umol/L`. UCUM writes the litre `l`
+    or `L` and micro `u`, and laboratory reports use all of these; no other symbol changes (`mol`,
+    `IU/L`, `kg` stay as they are)."""
+    return _LITRE.sub(r"\1L", unit.translate(_MICRO))
 
 
 def _shown(value: Any) -> str:

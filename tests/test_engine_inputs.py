@@ -67,3 +67,19 @@ def test_list_words_are_matched_whatever_their_case_spacing_or_written_dose() ->
         assert normalize_term(written) == "allopurinol", written
     assert normalize_term("co-trimoxazole 960 mg BD") == "co-trimoxazole"
     assert normalize_term("") == normalize_term("   ") == ""
+
+
+@pytest.mark.parametrize("unit", ["10*3/ul", "10*3/\u00b5l", "10*3/\u03bcL"])
+def test_a_litre_in_lower_case_and_a_micro_sign_are_the_same_unit(unit: str) -> None:
+    evaluator = Evaluator(guidelines(LOW_WBC))
+    assert evaluator.rule_outcomes(case(wbc=(2.5, unit))) == {"AZA-CBC-001": True}
+    assert evaluator.rule_outcomes(case(wbc=(2.5, "10*9/l"))) == {"AZA-CBC-001": True}
+
+
+def test_only_the_litre_and_micro_symbols_are_read_either_way() -> None:
+    from engine.facts import unit_spelling
+
+    assert [unit_spelling(u) for u in ("mg/dl", "\u00b5mol/l", "mmol/l", "mL/min", "IU/L", "kg", "mol/l")] == [
+        "mg/dL", "umol/L", "mmol/L", "mL/min", "IU/L", "kg", "mol/L"]
+    with pytest.raises(InputError):  # a lower-case unit that is not a litre is still refused
+        Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=(2.5, "10*3/uu")))
