@@ -1,11 +1,11 @@
 """Ask the kernel to bring many files into its page cache ahead of the processes that read them.
 
 A first read of 50,000 case files from a cold page cache waited on the disk one small file at a
-time: 24 s against 9–10 s warm (bench/RESULTS.md). One thread here opens each file and tells the
+time: 24 s against 9–10 s warm (bench/RESULTS.md). Threads here open each file and tell the
 kernel it will be needed (posix_fadvise WILLNEED), which starts the disk read and returns; the
-readers then find the file in memory. The thread reads nothing itself, holds the GIL only between
-system calls, and stops when the reading is done. Every failure is ignored: the reader that opens
-the file for real reports it.
+readers then find the file in memory. The threads read nothing themselves, hold the GIL only
+between system calls, and stop when the reading is done. Every failure is ignored: the reader
+that opens the file for real reports it.
 """
 
 from __future__ import annotations
@@ -32,31 +32,51 @@ def reading_order(paths: Sequence[str]) -> list[str]:
     return order
 
 
+#: Threads asking at once. Opening a file whose directory entry and inode are not cached waits on
+#: the disk too; four at a time took a cold validate of 55,000 files from 12–18 s (one thread)
+#: to 9.3–10.4 s, eight did no better (bench/RESULTS.md, fifth session).
+THREADS = 4
+
+
 class Prefetch:
     """`with Prefetch(paths):` the kernel is asked for each file, in reading order, while the body runs."""
 
-    def __init__(self, paths: Sequence[str]) -> None:
-        self._paths = reading_order(paths)
+    def __init__(self, paths: Sequence[str], threads: int = THREADS) -> None:
+        ordered = reading_order(paths)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
-        self.asked = 0  # files the kernel was asked for (for tests)
+        self._threads = [threading.Thread(target=self._run, args=(ordered[i::threads],), name="prefetch",
+                                          daemon=True) for i in range(threads)]
+        self._asked = [0] * threads
+
+    @property
+    def asked(self) -> int:
+        """How many files the kernel was asked for so far."""
+        return sum(self._asked)
 
     def __enter__(self) -> Prefetch:
         if hasattr(os, "posix_fadvise"):
-            self._thread.start()
+            for thread in self._threads:
+                thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self.wait()
 
-    def _run(self) -> None:
-        for path in self._paths:
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the threads to finish; whether they all have."""
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def _run(self, paths: list[str]) -> None:
+        mine = self._threads.index(threading.current_thread())
+        for path in paths:
             if self._stop.is_set():
                 return
             if _ask(path):
-                self.asked += 1
+                self._asked[mine] += 1
 
 
 def _ask(path: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,8 @@ def test_only_regular_files_are_asked_for_and_a_fifo_does_not_block(tmp_path: Pa
     link.symlink_to(regular[0])
     paths = [str(p) for p in [*regular, fifo, link, tmp_path / "missing.yaml", tmp_path]]
 
-    done = threading.Event()
-    with Prefetch(paths) as prefetch:
-        prefetch._thread.join(timeout=10)  # the body would be the reading; here, wait for the warmer
-        done.set()
-    assert done.is_set() and not prefetch._thread.is_alive()
+    with Prefetch(paths, threads=2) as prefetch:
+        assert prefetch.wait(timeout=10)  # the body would be the reading; here, wait for the warmers
     assert prefetch.asked == len(regular)
 
 
@@ -41,5 +37,5 @@ def test_leaving_the_block_stops_the_warmer(tmp_path: Path) -> None:
     path.write_text("id: x\n")
     with Prefetch([str(path)] * 200_000) as prefetch:
         pass
-    assert not prefetch._thread.is_alive()
+    assert prefetch.wait(timeout=0)
     assert prefetch.asked < 200_000
