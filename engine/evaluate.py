@@ -52,41 +52,52 @@ class Evaluator:
         for layer in self.program.strata:
             for ruleset in layer:
                 self._runtime.register(ruleset)
-        self._rules = {r.id: r for r in guidelines.active_rules}
-        self._advice = {r.id: r.recommendations for r in guidelines.active_rules}
-        self._citations = {r.id: tuple(f"{c.ref}: {c.locator}" for c in r.citations) for r in guidelines.active_rules}
-        self._reads = {r.id: value_reader(with_units(sorted(facts_used(r.when)), guidelines))
-                       for r in guidelines.active_rules}
+        self._index_rules(guidelines)
+        self._index_derivations(guidelines)
+        self._index_gates(guidelines)
+        self._all_false: Outcomes = dict.fromkeys(self._rules, False)
+        self._waiting_for = functools.lru_cache(maxsize=1024)(self._waiting)
+        # The same rule lacks the same facts in many patients: each NeedsData (immutable) made once.
+        self._needs = functools.lru_cache(maxsize=4096)(self._needs_data_of)
+
+    def _index_rules(self, g: GuidelineSet) -> None:
+        """What each rule reads, decides and recommends, worked out once."""
+        rules = g.active_rules
+        self._rules = {r.id: r for r in rules}
+        self._advice = {r.id: r.recommendations for r in rules}
+        self._citations = {r.id: tuple(f"{c.ref}: {c.locator}" for c in r.citations) for r in rules}
+        self._reads = {r.id: value_reader(with_units(sorted(facts_used(r.when)), g)) for r in rules}
         # A recommendation without a dose is the same for every patient: built once.
         self._fixed = {r.id: {i: _recommendation(r, a, None, self._citations[r.id])
-                              for i, a in enumerate(r.recommendations) if a.dose is None}
-                       for r in guidelines.active_rules}
-        self._decide = {r.id: remembered(compile_decision(r.when, guidelines.valuesets), facts_used(r.when))
-                        for r in guidelines.active_rules}
-        self._producers = _producers(guidelines.active_rules)
+                              for i, a in enumerate(r.recommendations) if a.dose is None} for r in rules}
+        self._decide = {r.id: remembered(compile_decision(r.when, g.valuesets), facts_used(r.when)) for r in rules}
+        self._derives = {r.id: r.derives for r in rules}
+
+    def _index_derivations(self, g: GuidelineSet) -> None:
+        """Who sets each derived fact, and in which stratum it becomes known."""
+        self._producers = _producers(g.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
                        for rs in layer for r in rs.rules}
         settled = _settled_by_stratum(self._producers, self._order, len(self.program.strata))
         self._settles_in = {fact: stratum for stratum, facts in enumerate(settled) for fact in facts}
         self._derivations = {fact: derivations(fact, rules) for fact, rules in self._producers.items()}
-        self._derives = {r.id: r.derives for r in guidelines.active_rules}
         # What a stratum's derived facts are when none of their producers can hold for the patient
         # (the common case in a big repository): worked out once, applied as one dict update.
         self._fallback = [_fallback(facts, self._derivations) for facts in settled]
         self._fallback_properties = [compute(fallback, ()) for fallback in self._fallback]
-        derived = {n for n, f in guidelines.facts.items() if f.derived}
+        derived = {n for n, f in g.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
+
+    def _index_gates(self, g: GuidelineSet) -> None:
+        """The compiled rules in order, and the gates that rule most of them out before any session."""
         compiled = [(stratum, ruleset, rule) for stratum, layer in enumerate(self.program.strata)
                     for ruleset in layer for rule in ruleset.rules]
+        derived = {n for n, f in g.facts.items() if f.derived}
         self._gates = GateIndex({rule.rule_id: rule.gates for _, _, rule in compiled}, derived)
         self._residual = self._gates.residual_rules()  # the rules with gates to check one by one
         self._place = {rule.rule_id: (index, stratum, ruleset, rule)
                        for index, (stratum, ruleset, rule) in enumerate(compiled)}
-        self._all_false: Outcomes = dict.fromkeys(self._rules, False)
         self._no_gate_values = (_NO_VALUE,) * len(self._gates.selective)
-        self._waiting_for = functools.lru_cache(maxsize=1024)(self._waiting)
-        # The same rule lacks the same facts in many patients: each NeedsData (immutable) made once.
-        self._needs = functools.lru_cache(maxsize=4096)(self._needs_data_of)
 
     def evaluate(self, case: Case, *, explain: bool = False, locate: Locate | None = None) -> Result:
         """Raise InputError (every problem, with locations) if the case's facts cannot be used."""
