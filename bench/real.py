@@ -55,7 +55,7 @@ def phases(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> dict[s
     """Median microseconds a case in each phase of an evaluation: facts normalised, forward chaining
     (our part), durable_rules sessions, and building the result."""
     spent = [0.0]
-    runtime = evaluator._runtime
+    runtime = evaluator.runtime
     real_run = runtime.run
 
     def timed(ruleset: Any, properties: Any) -> Any:
@@ -74,9 +74,9 @@ def phases(evaluator: Evaluator, cases: tuple[Case, ...], repeat: int) -> dict[s
                 start = time.perf_counter()
                 values, _problems = normalize_facts(item.facts, evaluator.guidelines.facts, lambda _p, here=here: here)
                 chained, spent[0] = time.perf_counter(), 0.0
-                run = evaluator._chain(values)
+                run = evaluator.chain(values)
                 built = time.perf_counter()
-                evaluator._result(item.id, run, False)
+                evaluator.result(item.id, run, False)
                 done = time.perf_counter()
                 found["normalise"].append(chained - start)
                 found["chaining (ours)"].append(built - chained - spent[0])

@@ -1,6 +1,7 @@
 """A patient case -> Result: forward chaining by strata on durable_rules, then precedence and doses.
 
-Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(...)`.
+Public API: `Evaluator(guidelines).evaluate(case, explain=False)` and `evaluate(...)`; `chain` and
+`result` are its two steps after the facts are normalised, for tools that time or inspect them.
 """
 
 from __future__ import annotations
@@ -105,18 +106,24 @@ class Evaluator:
         values, problems = normalize_facts(case.facts, self.guidelines.facts, where)
         if problems:
             raise InputError(problems)
-        return self._result(case.id, self._chain(values), explain)
+        return self.result(case.id, self.chain(values), explain)
 
     def rule_outcomes(self, case: Case) -> dict[str, bool | None]:
         """Each active rule: True (applies), False (definitely not), None (undecided). For tests."""
         values, problems = normalize_facts(case.facts, self.guidelines.facts, lambda _p: Location(case.id))
         if problems:
             raise InputError(problems)
-        return dict(self._chain(values).outcomes)
+        return dict(self.chain(values).outcomes)
 
     # ------------------------------------------------------------ forward chaining
 
-    def _chain(self, values: dict[str, Any]) -> Chained:
+    @property
+    def runtime(self) -> Runtime:
+        """The durable_rules runtime the rulesets are registered in (one per process)."""
+        return self._runtime
+
+    def chain(self, values: dict[str, Any]) -> Chained:
+        """Step 2 of `evaluate`, after the facts are normalised: forward chaining, stratum by stratum."""
         # Every rule starts false; only the rules no gate rules out are run or decided: one copy of a
         # prepared dict instead of a Python step for each of thousands of rules.
         run = Chained(known=dict(values), outcomes=dict(self._all_false))
@@ -205,7 +212,8 @@ class Evaluator:
 
     # ------------------------------------------------------------ the result
 
-    def _result(self, case_id: str, run: Chained, explain: bool) -> Result:
+    def result(self, case_id: str, run: Chained, explain: bool = False) -> Result:
+        """Step 3 of `evaluate`: precedence, doses, needs-data and the trace, from a chained case."""
         known, outcomes, derived_by = run.known, run.outcomes, run.derived_by
         fired = [self._rules[i] for i in self._ordered(run.fired)]
         kept, suppressed = apply_precedence(

@@ -41,13 +41,13 @@ def test_compiled_decisions_agree_with_the_oracle_on_truth_and_on_what_is_missin
 
 def _sessions(evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     opened: list[str] = []
-    real = evaluator._runtime.run
+    real = evaluator.runtime.run
 
     def counted(ruleset: Any, properties: Any) -> frozenset[str]:
         opened.append(ruleset.name)
         return real(ruleset, properties)
 
-    monkeypatch.setattr(evaluator._runtime, "run", counted)
+    monkeypatch.setattr(evaluator.runtime, "run", counted)
     return opened
 
 
@@ -86,7 +86,7 @@ def test_a_rule_durable_fails_to_fire_is_reported_not_read_as_false(monkeypatch:
     # engine error instead of a quietly missing recommendation.
     evaluator = Evaluator(guidelines(rule("AZA-CBC-001", {"all": [fact("wbc", below=3.5), fact("alt", above=40)]},
                                           act("hold"))))
-    monkeypatch.setattr(evaluator._runtime, "run", lambda ruleset, properties: frozenset())
+    monkeypatch.setattr(evaluator.runtime, "run", lambda ruleset, properties: frozenset())
     assert evaluator.rule_outcomes(case(wbc=5.0)) == {"AZA-CBC-001": False}
     with pytest.raises(EngineError, match="AZA-CBC-001 holds for this patient but durable_rules did not fire it"):
         evaluator.rule_outcomes(case(wbc=2.0, alt=50.0))
