@@ -53,7 +53,15 @@ def _checked(name: str, raw: FactInput, dictionary: Mapping[str, FactDef]) -> tu
 def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if isinstance(raw.value, bool) and raw.unit is None:
         return raw.value, None
-    return None, (f"'{fact.name}' must be true or false, not {_shown(raw.value)}", "E-FACT-TYPE")
+    message = f"'{fact.name}' must be true or false, not {_shown(raw.value)}"
+    meant = _YES_NO.get(raw.value.strip().lower()) if isinstance(raw.value, str) else None
+    if meant is not None:  # YAML reads yes/no as words here, as it does everywhere in these files
+        message += f"; write {fact.name}: {meant}"
+    return None, (message, "E-FACT-TYPE")
+
+
+_YES_NO = {"yes": "true", "y": "true", "on": "true", "true": "true",
+           "no": "false", "n": "false", "off": "false", "false": "false"}
 
 
 def _category(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:

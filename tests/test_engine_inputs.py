@@ -83,3 +83,14 @@ def test_only_the_litre_and_micro_symbols_are_read_either_way() -> None:
         "mg/dL", "umol/L", "mmol/L", "mL/min", "IU/L", "kg", "mol/L"]
     with pytest.raises(InputError):  # a lower-case unit that is not a litre is still refused
         Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=(2.5, "10*3/uu")))
+
+
+@pytest.mark.parametrize(("written", "meant"), [("yes", "true"), ("No", "false"), ("maybe", None)])
+def test_yes_or_no_for_a_true_false_fact_is_refused_with_the_spelling_to_use(written: str, meant: str | None) -> None:
+    pregnant = rule("AZA-PREG-001", fact("pregnant", equals=True), act("avoid"))
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(pregnant)).evaluate(case(pregnant=written))
+    (problem,) = caught.value.problems
+    assert problem.code == "E-FACT-TYPE"
+    assert problem.message.startswith(f"'pregnant' must be true or false, not '{written}'")
+    assert problem.message.endswith(f"; write pregnant: {meant}") == (meant is not None)
