@@ -82,7 +82,8 @@ def _list(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
 def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     value = raw.value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None, (f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
+        return None, (f"'{fact.name}' must be a number, found {_shown(value)}{_number_hint(value, fact)}",
+                      "E-FACT-TYPE")
     converted, problem = _convert(float(value), raw.unit, fact)
     if problem is not None:
         return None, problem
@@ -96,6 +97,25 @@ def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
         )
         return None, (message.rstrip(), "E-FACT-RANGE")
     return converted, None
+
+
+_LEADING_NUMBER = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*(.*)")
+
+
+def _number_hint(value: Any, fact: FactDef) -> str:
+    """How to write a number typed as text: `'70'` -> `write weight: 70`; `'70kg'` -> a value and a unit."""
+    found = _LEADING_NUMBER.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        return ""
+    number, rest = found.groups()
+    if not rest:
+        return f"; write {fact.name}: {number} (a number, not in quotes)"
+    units = [u for u in (fact.unit, *(c.unit for c in fact.conversions)) if u]
+    if not units:
+        return ""
+    named = [u for u in units if unit_spelling(u) == unit_spelling(rest)]  # '70 kg': the unit written
+    return (f"; write {fact.name}: {{value: {number}, unit: {(named or units)[0]}}}"
+            + (f" (units it accepts: {', '.join(units)})" if len(units) > 1 and not named else ""))
 
 
 def _convert(value: float, unit: str | None, fact: FactDef) -> tuple[float, Found | None]:

@@ -94,3 +94,16 @@ def test_yes_or_no_for_a_true_false_fact_is_refused_with_the_spelling_to_use(wri
     assert problem.code == "E-FACT-TYPE"
     assert problem.message.startswith(f"'pregnant' must be true or false, not '{written}'")
     assert problem.message.endswith(f"; write pregnant: {meant}") == (meant is not None)
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("2.5", "; write wbc: 2.5 (a number, not in quotes)"),
+    ("2.5 10*3/ul", "; write wbc: {value: 2.5, unit: 10*3/uL}"),
+    ("2.5 x10^9/L", "; write wbc: {value: 2.5, unit: 10*9/L} (units it accepts: 10*9/L, 10*3/uL)"),
+    ("low", ""),
+])
+def test_a_number_written_as_text_is_refused_with_how_to_write_it(written: str, hint: str) -> None:
+    with pytest.raises(InputError) as caught:
+        Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=written))
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.message) == ("E-FACT-TYPE", f"'wbc' must be a number, found '{written}'{hint}")
