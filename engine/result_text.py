@@ -57,10 +57,26 @@ def _needs(result: Result, g: GuidelineSet) -> list[str]:
     if not result.needs_data:
         return []
     lines = ["", "NEEDS DATA (these rules could not be decided; missing is never treated as normal)"]
+    if len(result.needs_data) >= _SUMMARY_FROM:
+        lines.append(f"  Most asked for: {_most_asked(result, g)}")
     for item in result.needs_data:
         facts = ", ".join(_label(f, g) for f in item.facts)
         lines.append(f"  - {item.title} ({item.rule}): give {facts}")
     return lines
+
+
+#: With this many undecided rules a reader first wants to know which facts would settle most of them.
+_SUMMARY_FROM = 5
+
+
+def _most_asked(result: Result, g: GuidelineSet, shown: int = 5) -> str:
+    """The facts the most undecided rules ask for: `current symptoms (9 rules), AST (6 rules)`."""
+    counts: dict[str, int] = {}
+    for item in result.needs_data:
+        for name in item.facts:
+            counts[name] = counts.get(name, 0) + 1
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:shown]
+    return ", ".join(f"{_label(name, g)} ({count} rule{'s' if count > 1 else ''})" for name, count in ranked)
 
 
 def _suppressed(result: Result, g: GuidelineSet) -> list[str]:

@@ -86,3 +86,16 @@ def test_list_tests_treat_a_missing_list_as_unknown_and_an_empty_list_as_known()
     assert evaluator.rule_outcomes(case(medications=[])) == {"AZA-XO-001": False, "AZA-XO-002": True}
     assert evaluator.rule_outcomes(case(medications=["Febuxostat "])) == {"AZA-XO-001": True, "AZA-XO-002": True}
     assert evaluator.rule_outcomes(case(medications=["allopurinol"])) == {"AZA-XO-001": True, "AZA-XO-002": False}
+
+
+def test_the_text_report_first_names_the_facts_that_would_decide_most_rules() -> None:
+    from engine.result_text import result_text
+
+    rules = [rule(f"AZA-CBC-00{i}", {"all": [fact("wbc", below=i), fact("platelets", below=100 + i)]}, act("hold"))
+             for i in range(1, 5)]
+    rules.append(rule("AZA-TPMT-001", fact("tpmt_status", equals="absent"), act("avoid")))
+    g = guidelines(*rules)
+    text = result_text(Evaluator(g).evaluate(case(azathioprine_status="taking")), g)
+    assert "  Most asked for: platelet count (4 rules), white cell count (4 rules), TPMT activity (1 rule)\n" in text
+    few = result_text(Evaluator(g).evaluate(case(wbc=2.0, platelets=50.0, tpmt_status="normal")), g)
+    assert "Most asked for" not in few  # nothing undecided: no summary
