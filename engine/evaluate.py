@@ -53,9 +53,10 @@ class Evaluator:
         for layer in self.program.strata:
             for ruleset in layer:
                 self._runtime.register(ruleset)
+        derived = frozenset(name for name, fact in guidelines.facts.items() if fact.derived)
         self._index_rules(guidelines)
-        self._index_derivations(guidelines)
-        self._index_gates(guidelines)
+        self._index_derivations(guidelines, derived)
+        self._index_gates(derived)
         self._all_false: Outcomes = dict.fromkeys(self._rules, False)
         self._waiting_for = functools.lru_cache(maxsize=1024)(self._waiting)
         # The same rule lacks the same facts in many patients: each NeedsData (immutable) made once.
@@ -74,7 +75,7 @@ class Evaluator:
         self._decide = {r.id: remembered(compile_decision(r.when, g.valuesets), facts_used(r.when)) for r in rules}
         self._derives = {r.id: r.derives for r in rules}
 
-    def _index_derivations(self, g: GuidelineSet) -> None:
+    def _index_derivations(self, g: GuidelineSet, derived: frozenset[str]) -> None:
         """Who sets each derived fact, and in which stratum it becomes known."""
         self._producers = _producers(g.active_rules)
         self._order = {r.rule_id: (r.stratum, r.rule_id) for layer in self.program.strata
@@ -86,14 +87,12 @@ class Evaluator:
         # (the common case in a big repository): worked out once, applied as one dict update.
         self._fallback = [_fallback(facts, self._derivations) for facts in settled]
         self._fallback_properties = [compute(fallback, ()) for fallback in self._fallback]
-        derived = {n for n, f in g.facts.items() if f.derived}
         self._derived_specs = tuple(s for s in self.program.specs if spec_inputs(s) & derived)
 
-    def _index_gates(self, g: GuidelineSet) -> None:
+    def _index_gates(self, derived: frozenset[str]) -> None:
         """The compiled rules in order, and the gates that rule most of them out before any session."""
         compiled = [(stratum, ruleset, rule) for stratum, layer in enumerate(self.program.strata)
                     for ruleset in layer for rule in ruleset.rules]
-        derived = {n for n, f in g.facts.items() if f.derived}
         self._gates = GateIndex({rule.rule_id: rule.gates for _, _, rule in compiled}, derived)
         self._residual = self._gates.residual_rules()  # the rules with gates to check one by one
         self._place = {rule.rule_id: (index, stratum, ruleset, rule)
