@@ -9,6 +9,7 @@ interrupted run never leaves half a rule behind.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString
 
 from engine.errors import Location, Problem
 from engine.loader import Document, parse_text
@@ -80,11 +82,45 @@ def format_text(text: str, display: str, schema_dir: str | None = None) -> str:
             _reorder_nested(key, value)
         if kind == "case" and isinstance(data.get("facts"), CommentedMap):
             data["facts"].fa.set_block_style()  # one fact a line: a flow mapping wraps mid-fact
+    _rewrap_overlong(data)
     out = io.StringIO()
     yaml.dump(data, out)
     if kind == "other" or schema_dir is None:
         return out.getvalue()
     return _with_schema_comment(out.getvalue(), kind, schema_dir)
+
+
+def _rewrap_overlong(node: Any, column: int = 0) -> None:
+    """Folded text (`>-`) keeps its author's line breaks unless a line is too long to fit: ruamel
+    then wraps that line once more and leaves a word alone on a line of its own. Such a block is
+    laid out afresh at the file width instead; what the text says does not change. `column` is
+    where the keys of `node` start (block style, two spaces a level, list items not indented)."""
+    if isinstance(node, list):
+        for item in node:
+            _rewrap_overlong(item, column + 2)  # past the "- "
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        if isinstance(value, FoldedScalarString) and _badly_folded(value, column + 2):
+            value.fold_pos = []  # type: ignore[attr-defined]  # ruamel's record of the author's breaks
+        else:
+            _rewrap_overlong(value, column if isinstance(value, list) else column + 2)
+
+
+def _badly_folded(text: FoldedScalarString, indent: int) -> bool:
+    """Whether a line of `text` is, or would become, one word alone between longer lines: ruamel
+    breaks a line at a space it meets past the width, and the author's next break then leaves the
+    words between alone (files formatted before this check keep such a word as a line)."""
+    folds = [0, *getattr(text, "fold_pos", []), len(text)]
+    lines = list(itertools.pairwise(folds))
+    for number, (start, end) in enumerate(lines):
+        past = text.rfind(" ", start, end)  # the last space on the line the author wrote
+        if past != -1 and indent + past - start > WIDTH:
+            return True
+        if 0 < number < len(lines) - 1 and " " not in text[start:end].strip():
+            return True
+    return False
 
 
 def _reorder(mapping: CommentedMap, order: Iterable[str]) -> None:

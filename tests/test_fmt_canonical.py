@@ -142,3 +142,32 @@ def test_every_real_rule_and_case_formats_safely() -> None:
     results = [format_file(p, p.relative_to(MAIN).as_posix()) for p in files]
     unsafe = [r.problem for r in results if r.problem is not None and r.problem.code != "E-YAML"]
     assert unsafe == []
+
+
+LONG_LINE = ("Hold azathioprine while the white cell count is low, repeat the count within a week and "
+             "ask for specialist advice")  # 110 characters: past the width once indented
+FOLDED = MESSY.replace("""rationale: Low white cells mean marrow toxicity.""", f"""rationale: >-
+  Low white cells mean marrow toxicity.
+  {LONG_LINE}
+  before the next dose.
+  Each sentence on its own line is the author's choice
+  and stays.""")
+
+
+def test_folded_text_never_leaves_a_word_alone_on_a_line(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, files={RULE: FOLDED})
+    assert main(["fmt", "--repo", str(root), str(root / RULE)]) == 0
+    text = (root / RULE).read_text("utf-8")
+    block = text.split("rationale: >-\n", 1)[1].split("\ncitations:", 1)[0].splitlines()
+    assert all(" " in line.strip() for line in block[:-1]), block  # no lone word before the last line
+    assert max(len(line) for line in block) < len(LONG_LINE)  # the long line was wrapped
+    assert parse_text(text.encode(), RULE).data == parse_text(FOLDED.encode(), RULE).data  # type: ignore[union-attr]
+
+
+def test_folded_text_that_fits_keeps_its_authors_line_breaks(root: Path) -> None:
+    kept = MESSY.replace("rationale: Low white cells mean marrow toxicity.", "rationale: >-\n"
+                         "  Low white cells mean marrow toxicity.\n  A second sentence, on its own line.")
+    (root / RULE).write_text(kept, "utf-8")
+    assert main(["fmt", "--repo", str(root), str(root / RULE)]) == 0
+    assert "  Low white cells mean marrow toxicity.\n  A second sentence, on its own line.\n" in (
+        root / RULE).read_text("utf-8")
