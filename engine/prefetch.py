@@ -44,7 +44,7 @@ class Prefetch:
     def __init__(self, paths: Sequence[str], threads: int = THREADS) -> None:
         ordered = reading_order(paths)
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(ordered[i::threads],), name="prefetch",
+        self._threads = [threading.Thread(target=self._run, args=(i, ordered[i::threads]), name="prefetch",
                                           daemon=True) for i in range(threads)]
         self._asked = [0] * threads
 
@@ -70,8 +70,7 @@ class Prefetch:
                 thread.join(timeout)
         return not any(thread.is_alive() for thread in self._threads)
 
-    def _run(self, paths: list[str]) -> None:
-        mine = self._threads.index(threading.current_thread())
+    def _run(self, mine: int, paths: list[str]) -> None:
         for path in paths:
             if self._stop.is_set():
                 return
