@@ -169,10 +169,12 @@ class Evaluator:
         run.fired |= fired
         outcomes, lacking, decide = run.outcomes, run.lacking, self._decide
         for rule_id in opened:  # inlined, not a method: about 50 rules a case
+            found, missing = decide[rule_id](known)
             if rule_id in fired:
+                if found is not True:  # durable and the Kleene functions check each other both ways
+                    raise _fired_wrongly(rule_id, found)
                 outcomes[rule_id] = True
                 continue
-            found, missing = decide[rule_id](known)
             if found is True:
                 raise _unfired(rule_id)
             if found is None:
@@ -302,6 +304,12 @@ def _fallback(facts: list[str], ways: Mapping[str, tuple[Derivation, ...]]) -> d
     none_hold = dict.fromkeys((rule_id for fact in facts for rule_id, _ in ways[fact]), False)
     found = {fact: settle(ways[fact], none_hold)[0] for fact in facts}
     return {fact: value for fact, value in found.items() if value is not None}
+
+
+def _fired_wrongly(rule_id: str, found: bool | None) -> EngineError:
+    reading = "do not hold" if found is False else "cannot be decided without more data"
+    return EngineError(f"durable_rules fired {rule_id} although its conditions {reading} for this patient; "
+                       "the compiled pattern or the session is wrong")
 
 
 def _unfired(rule_id: str) -> EngineError:

@@ -13,7 +13,13 @@ Guards (each pinned by a test in tests/test_durable_guards.py):
   the Python actions it requires are never run (a session never enters durable's Python layer)
   and raise if they ever are;
 - only typed values are asserted: finite floats, booleans, strings (never ints or numeric text);
-- one session id per run, always deleted, one live session at a time (a lock);
+- one live session at a time (a lock), one per ruleset, reused patient after patient: each patient
+  fact is retracted once its actions are read, so the next patient meets an empty session.
+  Creating a session zeroes about 8 KB for every rule of the ruleset (a quarter of a case's
+  instructions, bench/RESULTS.md); a retract costs a hash lookup. Patterns join no facts and
+  negate none (engine.compiler), so retracting a fact can queue no action. A session is kept
+  only when every step on it succeeded and durable confirms the retract; otherwise it is
+  deleted (or, after a failed assert, left) and the next patient gets a new session id;
 - every ruleset's first session is a warm-up that triggers its warm-up rule (a fresh ruleset whose
   first session triggered nothing crashes in delete_state); after that, a patient who matches no
   rule is durable's "not handled" answer, read as "nothing fired", and a handled patient must have
@@ -58,6 +64,7 @@ class Runtime:
         self._handles: dict[str, int] = {}  # ruleset name -> durable's handle, once registered
         self._lock = threading.RLock()
         self._sids = itertools.count(1)
+        self._kept: dict[str, str] = {}  # ruleset name -> the id of its empty session, kept for the next patient
 
     def register(self, ruleset: CompiledRuleset) -> None:
         with self._lock:
@@ -73,18 +80,19 @@ class Runtime:
                 raise EngineError(f"the warm-up session of {ruleset.name} fired {sorted(fired)}, not {WARM_UP}")
 
     def run(self, ruleset: CompiledRuleset, properties: Mapping[str, Any]) -> Fired:
-        """Assert one patient fact into a fresh session; return what fired; always delete the session."""
+        """Assert one patient fact into the ruleset's empty session; return what fired; leave it empty."""
         fact = {**checked_properties(properties), **DISCRIMINATOR}
         with self._lock:
             self.register(ruleset)
             return self._session(ruleset, fact)
 
     def _session(self, ruleset: CompiledRuleset, fact: dict[str, Any]) -> Fired:
-        sid = str(next(self._sids))
         handle = self._handles[ruleset.name]
+        sid = self._kept.pop(ruleset.name, None) or str(next(self._sids))
+        text = _as_json({**fact, "sid": sid})
         # No delete_state after a failed assert: on a session whose assert failed (error 303, for
         # one) durable aborts the whole process. One leaked session is the lesser harm.
-        answer, state = self._assert(ruleset, handle, {**fact, "sid": sid})
+        answer, state = self._assert(ruleset, handle, text)
         try:
             fired = self._matched(ruleset, handle, answer, state, sid)
         except BaseException as exc:
@@ -93,12 +101,15 @@ class Runtime:
             if isinstance(exc, EngineError):
                 raise
             raise EngineError(f"reading what matched in {ruleset.name} failed: {exc!r}") from exc
-        self._delete(ruleset.name, handle, sid)
+        if self._retracted(handle, text):
+            self._kept[ruleset.name] = sid
+        else:
+            self._delete(ruleset.name, handle, sid)
         return fired
 
-    def _assert(self, ruleset: CompiledRuleset, handle: int, fact: dict[str, Any]) -> tuple[int, int]:
+    def _assert(self, ruleset: CompiledRuleset, handle: int, text: str) -> tuple[int, int]:
         try:
-            answer, state = durable_rules_engine.assert_fact(handle, _as_json(fact))
+            answer, state = durable_rules_engine.assert_fact(handle, text)
         except Exception as exc:  # durable raises bare Exception for its C errors: translate them
             raise EngineError(f"durable_rules could not evaluate ruleset {ruleset.name}: {exc!r}") from exc
         return int(answer), state
@@ -121,6 +132,15 @@ class Runtime:
             fired.add(rule_of(message))
             message = durable_rules_engine.complete_and_start_action(handle, state)
         return frozenset(fired)
+
+    @staticmethod
+    def _retracted(handle: int, text: str) -> bool:
+        """Whether durable took the patient fact back out of its session (the same text names it)."""
+        try:
+            answer, _state = durable_rules_engine.retract_fact(handle, text)
+        except Exception:  # the session is deleted instead: nothing of this patient is left either way
+            return False
+        return int(answer) == HANDLED
 
     def _delete(self, name: str, handle: int, sid: str) -> None:
         try:

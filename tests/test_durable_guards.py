@@ -334,6 +334,72 @@ def test_guard_a_failure_while_reading_actions_abandons_and_deletes_the_session(
     assert keys(evaluator.evaluate(case(wbc=1.0))) == {("hold", "azathioprine", "AZA-E-003")}  # starts clean
 
 
+# ------------------------------------------------------------ sessions: one per ruleset, emptied after each patient
+
+
+def _recording_asserts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Every (ruleset handle, session id) a patient fact is asserted into from now on."""
+    seen: list[tuple[int, str]] = []
+    real_assert = durable_rules_engine.assert_fact
+
+    def recorded(handle: int, text: str) -> object:
+        seen.append((handle, json.loads(text)["sid"]))
+        return real_assert(handle, text)
+
+    monkeypatch.setattr(durable_rules_engine, "assert_fact", recorded)
+    return seen
+
+
+def test_guard_each_patient_is_taken_out_of_the_session_it_shares_with_the_next() -> None:
+    evaluator = Evaluator(guidelines(rule("AZA-K-001", fact("wbc", below=3), act("hold")),
+                                     rule("AZA-K-002", fact("platelets", below=50), act("stop"))))
+    with pytest.MonkeyPatch.context() as patched:
+        seen = _recording_asserts(patched)
+        for wbc, platelets in ((1.0, 20.0), (9.0, 200.0), (1.0, 200.0), (1.0, 20.0)):
+            evaluator.evaluate(case(wbc=wbc, platelets=platelets))
+            for handle, sid in set(seen):
+                assert json.loads(durable_rules_engine.get_facts(handle, sid)) == [], "a patient was left behind"
+    assert len(set(seen)) == 1 and len(seen) == 4  # one ruleset, one session, reused for all four patients
+
+
+def test_guard_the_same_patient_twice_in_one_session_fires_the_same_rules() -> None:
+    # Without the retract, durable refuses an identical fact (MessageObservedException) or keeps
+    # the first one's matches; either would change the second patient's answer.
+    evaluator = Evaluator(guidelines(rule("AZA-K-003", fact("wbc", below=3), act("hold"))))
+    first, again = (evaluator.evaluate(case(wbc=1.0)) for _ in range(2))
+    assert keys(first) == keys(again) == {("hold", "azathioprine", "AZA-K-003")}
+
+
+def test_guard_a_session_whose_retract_failed_is_deleted_and_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    evaluator = Evaluator(guidelines(rule("AZA-K-004", fact("wbc", below=3), act("hold"))))
+    seen = _recording_asserts(monkeypatch)
+    deleted: list[str] = []
+    real_delete = durable_rules_engine.delete_state
+
+    def counted(handle: int, sid: str) -> None:
+        deleted.append(sid)
+        real_delete(handle, sid)
+
+    def failing(handle: int, text: str) -> object:
+        raise RuntimeError("deliberate failure retracting")
+
+    monkeypatch.setattr(durable_rules_engine, "delete_state", counted)
+    with monkeypatch.context() as patched:
+        patched.setattr(durable_rules_engine, "retract_fact", failing)
+        assert keys(evaluator.evaluate(case(wbc=1.0))) == {("hold", "azathioprine", "AZA-K-004")}
+    assert deleted == [seen[0][1]]
+    assert keys(evaluator.evaluate(case(wbc=9.0))) == set()
+    assert seen[1][1] != seen[0][1]  # the next patient got a new session
+
+
+def test_guard_durable_firing_a_rule_whose_conditions_do_not_hold_stops_the_case(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    evaluator = Evaluator(guidelines(rule("AZA-K-005", fact("wbc", below=3), act("hold"))))
+    monkeypatch.setattr(runtime.Runtime, "_matched", lambda *args: frozenset({"AZA-K-005"}))
+    with pytest.raises(EngineError, match="durable_rules fired AZA-K-005 although its conditions do not hold"):
+        evaluator.evaluate(case(wbc=9.0))
+
+
 # ------------------------------------------------------------ hosts, threads, registration
 
 
