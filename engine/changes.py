@@ -25,7 +25,6 @@ from engine.model import (
     Test,
     ValueSet,
     ValueSetRef,
-    iter_tests,
 )
 
 Level = Literal["none", "patch", "minor"]
@@ -105,31 +104,44 @@ def _threshold(test: Test, words: Words) -> str:
 def _condition_changes(old: Condition, new: Condition, words: Words) -> Iterator[Change]:
     if _strip(old) == _strip(new):
         return
-    before = [replace(t, path=()) for t in iter_tests(old)]
-    after = [replace(t, path=()) for t in iter_tests(new)]
-    for test in list(before):
-        if test in after:
-            before.remove(test)
-            after.remove(test)
-    for test in before:
-        match = next((a for a in after if a.fact == test.fact), None)
+    before, after = _leaves(old), _leaves(new)
+    for leaf in list(before):
+        if leaf in after:
+            before.remove(leaf)
+            after.remove(leaf)
+    for test, negated in before:
+        match = next((a for a in after if a[0].fact == test.fact and a[1] == negated), None)
         if match is None:
-            yield Change(f"condition removed: {describe(test, words)}", "minor", ("when",))
+            yield Change(f"condition removed: {_said(test, negated, words)}", "minor", ("when",))
         else:
             after.remove(match)
-            yield _leaf_change(test, match, words)
-    for test in after:
-        yield Change(f"condition added: {describe(test, words)}", "minor", ("when",))
+            yield _leaf_change(test, match[0], negated, words)
+    for test, negated in after:
+        yield Change(f"condition added: {_said(test, negated, words)}", "minor", ("when",))
     if not before and not after:
         yield Change("conditions regrouped (all / any / not changed)", "minor", ("when",))
 
 
-def _leaf_change(old: Test, new: Test, words: Words) -> Change:
+def _leaves(condition: Condition, negated: bool = False) -> list[tuple[Test, bool]]:
+    """Every leaf test without its position, and whether an odd number of `not`s stands above it."""
+    if isinstance(condition, Test):
+        return [(replace(condition, path=()), negated)]
+    if isinstance(condition, Not):
+        return _leaves(condition.item, not negated)
+    return [leaf for item in condition.items for leaf in _leaves(item, negated)]
+
+
+def _said(test: Test, negated: bool, words: Words) -> str:
+    return f"not ({describe(test, words)})" if negated else describe(test, words)
+
+
+def _leaf_change(old: Test, new: Test, negated: bool, words: Words) -> Change:
     label = words.label(new.fact)
     if old.op in COMPARISONS and new.op in COMPARISONS:
         what = f"threshold: {label} {_threshold(old, words)} → {_threshold(new, words)}"
-        return Change(what, "minor", ("when",))
-    return Change(f"condition changed: {describe(old, words)} → {describe(new, words)}", "minor", ("when",))
+        return Change(f"{what} (inside a `not`)" if negated else what, "minor", ("when",))
+    return Change(f"condition changed: {_said(old, negated, words)} → {_said(new, negated, words)}", "minor",
+                  ("when",))
 
 
 def _strip(condition: Condition) -> Condition:

@@ -19,7 +19,7 @@ from engine.facts import normalize_facts
 from engine.gates import GateIndex
 from engine.kleene import compile_decision, remembered
 from engine.model import ACTION_ORDER, Action, Case, GuidelineSet, Rule, facts_used
-from engine.precedence import apply_precedence
+from engine.precedence import Challengers, apply_precedence, provisional
 from engine.properties import compute, computed, spec_inputs
 from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
 from engine.runtime import Runtime, shared_runtime
@@ -74,6 +74,7 @@ class Evaluator:
                               for i, a in enumerate(r.recommendations) if a.dose is None} for r in rules}
         self._decide = {r.id: remembered(compile_decision(r.when, g.valuesets), facts_used(r.when)) for r in rules}
         self._derives = {r.id: r.derives for r in rules}
+        self._challengers = Challengers.of(rules)
 
     def _index_derivations(self, g: GuidelineSet, derived: frozenset[str]) -> None:
         """Who sets each derived fact, and in which stratum it becomes known."""
@@ -229,14 +230,18 @@ class Evaluator:
             TraceStep(r.id, "not_fired", read(r), failed=failed_tests(r, known, g))
             for r in (self._rules[i] for i in self._ordered(i for i, o in outcomes.items() if o is False))
         ) if explain else ()
+        needs_data = self._needs_data(run, kept)
+        undecided = [n.rule for n in needs_data if outcomes.get(n.rule) is None]
+        recommendations = tuple(sorted(kept, key=_reading_order))
         return Result(
             case_id=case_id,
-            recommendations=tuple(sorted(kept, key=_reading_order)),
+            recommendations=recommendations,
             derived={name: known[name] for name in sorted(derived_by)},
-            needs_data=self._needs_data(run, kept),
+            needs_data=needs_data,
             suppressed=tuple(sorted(suppressed, key=lambda s: (_reading_order(s.recommendation), s.by_rule))),
             trace=trace,
             near_misses=misses,
+            provisional=provisional(recommendations, undecided, run.fired, self._challengers) if undecided else (),
         )
 
     def _ordered(self, rule_ids: Iterable[str]) -> list[str]:

@@ -57,6 +57,16 @@ class NeedsData:
 
 
 @dataclass(frozen=True)
+class Provisional:
+    """A kept recommendation that an undecided rule would set aside if it turned out to apply."""
+
+    rule: str
+    action: str
+    subject: str
+    set_aside_by: tuple[str, ...]              # the undecided rules, each listed in needs_data
+
+
+@dataclass(frozen=True)
 class FactValue:
     name: str
     value: Any
@@ -84,6 +94,7 @@ class Result:
     suppressed: tuple[Suppressed, ...]
     trace: tuple[TraceStep, ...]
     near_misses: tuple[TraceStep, ...] = field(default=())
+    provisional: tuple[Provisional, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         """A stable, JSON-ready form (sorted, no floating noise)."""

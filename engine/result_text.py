@@ -34,8 +34,21 @@ def _recommendations(result: Result, g: GuidelineSet) -> list[str]:
     for action, items in groupby(result.recommendations, key=lambda r: r.action):
         lines += ["", _HEADINGS.get(action, action.upper())]
         for rec in items:
-            lines += _recommendation(rec, g)
+            lines += _recommendation(rec, g) + _not_final(rec, result, g)
     return lines
+
+
+def _not_final(rec: Recommendation, result: Result, g: GuidelineSet) -> list[str]:
+    """One line naming the undecided rules that would set this recommendation aside, and their facts."""
+    needs = {n.rule: n for n in result.needs_data}  # every rule that sets aside is listed there
+    by = next((p.set_aside_by for p in result.provisional
+               if (p.rule, p.action, p.subject) == (rec.rule, rec.action, rec.subject)), ())
+    if not by:
+        return []
+    facts = ", ".join(_label(f, g) for f in dict.fromkeys(f for rule_id in by for f in needs[rule_id].facts))
+    who = f"{needs[by[0]].title} ({by[0]})" if len(by) == 1 else f"{len(by)} undecided rules ({', '.join(by)})"
+    return [f"      NOT FINAL: {who} would set this aside if {'it applies' if len(by) == 1 else 'one applies'}; "
+            f"needed: {facts}"]
 
 
 def _recommendation(rec: Recommendation, g: GuidelineSet) -> list[str]:

@@ -78,6 +78,17 @@ def test_a_threshold_change_with_a_minor_bump_is_described_and_its_impact_report
     assert "Version discipline: OK." in out
 
 
+def test_a_condition_added_under_not_is_described_as_negated(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = hold_rule(2.5, "1.1.0")
+    data["when"]["all"].append({"not": {"fact": "tpmt_status", "equals": "absent"}})
+    edit(repo, data)
+    code, out = run_diff(repo, capsys)
+    assert code == 0
+    assert "condition added: not (TPMT activity is absent)" in out
+
+
 def test_a_condition_change_without_a_minor_bump_fails_at_the_version_line(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -48,6 +48,24 @@ def test_needs_data_names_the_rule_and_the_facts_in_plain_labels(
     assert "(AZA-TPMT-002): give TPMT activity" in out
 
 
+def test_a_dose_a_missing_count_could_still_set_aside_is_marked_not_final(
+        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, "examples/no-count.yaml", case("no-count", facts={
+        "azathioprine_status": "planned", "tpmt_status": "normal", "weight": 70}))
+    code, out, _ = run(capsys, "evaluate", "--repo", str(repo), str(repo / "examples/no-count.yaml"))
+    assert code == 0
+    dose = out[out.index("DOSE"):out.index("NEEDS DATA")]
+    assert "NOT FINAL: Stop azathioprine in severe cytopenia (AZA-CBC-002) would set this aside if it applies; " \
+           "needed: white cell count" in dose
+    code, text, _ = run(capsys, "evaluate", "--format", "json", "--repo", str(repo),
+                        str(repo / "examples/no-count.yaml"))
+    (result,) = json.loads(text)["results"]
+    assert result["provisional"] == [{"rule": "AZA-DOSE-001", "action": "dose", "subject": "azathioprine",
+                                      "set_aside_by": ["AZA-CBC-002"]}]
+    code, out, _ = run(capsys, "evaluate", "--repo", str(repo), str(repo / "examples/low-wbc.yaml"))
+    assert "NOT FINAL" not in out  # the count is known: nothing is left open
+
+
 def test_explain_shows_why_and_why_not(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "evaluate", "--explain", "--repo", str(repo), str(repo / "examples/low-wbc.yaml"))
     assert code == 0

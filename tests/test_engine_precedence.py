@@ -69,3 +69,35 @@ def test_precedence_does_not_depend_on_rule_order() -> None:
 def test_recommendations_are_in_reading_order() -> None:
     result = Evaluator(guidelines(*ALL)).evaluate(case(azathioprine_status="planned", tpmt_status="absent"))
     assert [r.action for r in result.recommendations] == ["avoid", "start", "order_test"]
+
+
+# ------------------------------------------------------------ provisional: an undecided rule could set it aside
+
+
+def _provisional(result: object) -> dict[tuple[str, str], tuple[str, ...]]:
+    return {(p.rule, p.action): p.set_aside_by for p in result.provisional}  # type: ignore[attr-defined]
+
+
+def test_a_start_is_not_final_while_a_blocking_rule_of_its_subject_lacks_data() -> None:
+    result = Evaluator(guidelines(*ALL)).evaluate(case(azathioprine_status="planned", weight=60))
+    assert ("start", "azathioprine", "AZA-START-001") in keys(result)
+    found = _provisional(result)
+    # TPMT unknown: the avoid (AZA-TPMT-002) and the reduced dose's override (AZA-DOSE-002) are both open
+    assert found[("AZA-START-001", "start")] == ("AZA-TPMT-002",)
+    assert found[("AZA-DOSE-001", "dose")] == ("AZA-DOSE-002", "AZA-TPMT-002")
+    assert ("AZA-PRED-001", "start") not in found  # another subject: the avoid would not touch it
+    assert ("AZA-START-001", "order_test") not in found  # a test is never blocked
+
+
+def test_a_recommendation_is_final_once_the_blocking_rule_is_decided() -> None:
+    result = Evaluator(guidelines(*ALL)).evaluate(case(azathioprine_status="planned", tpmt_status="normal", weight=60))
+    assert result.provisional == ()
+
+
+def test_an_undecided_rule_that_a_fired_rule_overrides_makes_nothing_provisional() -> None:
+    blocker = rule("AZA-HOLD-002", {"all": [PLANNED, fact("wbc", below=3)]}, act("hold"))
+    winner = rule("AZA-WIN-002", PLANNED, act("counsel"), overrides=["AZA-HOLD-002"])
+    alone = Evaluator(guidelines(blocker, START)).evaluate(case(azathioprine_status="planned"))
+    assert _provisional(alone) == {("AZA-START-001", "start"): ("AZA-HOLD-002",)}
+    overridden = Evaluator(guidelines(blocker, winner, START)).evaluate(case(azathioprine_status="planned"))
+    assert overridden.provisional == ()
