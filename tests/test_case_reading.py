@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
-from repo_builder import FACTS, case, make_repo
+import pytest
+import yaml
+from repo_builder import FACTS, MAIN, case, make_repo
 
 from engine.errors import Location
 from engine.facts import normalize_facts
@@ -76,3 +79,110 @@ def test_yaml_files_lists_what_rglob_found_in_the_same_order(tmp_path: Path) -> 
     (folder / "broken.yaml").symlink_to(tmp_path / "nothing")
     assert yaml_files(folder) == rglob_listing(folder)
     assert yaml_files(tmp_path / "missing") == [] and yaml_files(None) == []
+
+
+# ------------------------------------------------ facts as case authors write them (the real dictionary)
+
+def _real_dictionary() -> dict[str, FactDef]:
+    raw = yaml.safe_load((MAIN / "guidelines" / "facts.yaml").read_text("utf-8"))["facts"]
+    return {name: fact_from(name, entry) for name, entry in raw.items()}
+
+
+REAL = _real_dictionary()
+
+
+def _read(facts: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    given = case_from(case(facts=facts), "case.yaml").facts
+    values, problems = normalize_facts(given, REAL, lambda _path: Location("case.yaml"))
+    return values, [p.message for p in problems]
+
+
+@pytest.mark.parametrize(("name", "written", "read"), [
+    ("wbc", {"value": 2.1, "unit": "x10^9/L"}, 2.1),
+    ("wbc", {"value": 2.1, "unit": "×10⁹/L"}, 2.1),  # the dictionary's own display unit
+    ("wbc", {"value": 2.1, "unit": "G/L"}, 2.1),  # giga per litre, as French laboratories write it
+    ("platelets", {"value": 45, "unit": "K/µL"}, 45),
+    ("platelets", {"value": 45000, "unit": "cells/mm³"}, 45),
+    ("wbc", "2.1 x 10^9/L", 2.1),
+    ("alt", {"value": 600, "unit": "iu/l"}, 600),
+    ("alt", {"value": 600, "unit": "units/L"}, 600),
+    ("alt", {"value": 10, "unit": "µkat/L"}, 600),
+    ("bilirubin", {"value": 3, "unit": "mg/dl"}, 51.3),
+    ("bilirubin", {"value": 50, "unit": "micromol/L"}, 50),
+    ("weight", {"value": 154, "unit": "lbs"}, 69.8532),
+    ("weight", "70 KG", 70),
+    ("months_on_azathioprine", "10 weeks", 2.2998),
+    ("weeks_since_prednisolone_start", {"value": 3, "unit": "months"}, 13.0446),
+    ("remission_duration_years", "2.5 years", 2.5),
+    ("relapse_count", "2 relapses", 2),
+])
+def test_units_are_read_as_laboratories_and_clinicians_write_them(name: str, written: Any, read: float) -> None:
+    assert _read({name: written}) == ({name: read}, [])
+
+
+def test_grams_are_not_giga_and_a_count_is_not_grams() -> None:
+    assert _read({"igg": {"value": 12, "unit": "g/l"}}) == ({"igg": 12}, [])
+    _, (message,) = _read({"igg": {"value": 12, "unit": "G/L"}})
+    assert message == "'igg' cannot be given in 'G/L'; accepted units: g/L, mg/dL"
+
+
+def test_a_bilirubin_limit_in_mg_per_dl_without_its_unit_is_refused_with_the_unit_to_add() -> None:
+    _, (message,) = _read({"bilirubin_uln": 1.2})
+    assert message == (
+        "'bilirubin_uln' = 1.2 umol/L is outside the allowed range 5–100 umol/L; check the value and its unit; "
+        "a value without a unit is read in umol/L: if it was measured in mg/dL, write "
+        "bilirubin_uln: {value: 1.2, unit: mg/dL}")
+
+
+@pytest.mark.parametrize(("name", "written", "read"), [
+    ("tpmt_status", "Intermediate", "intermediate"),
+    ("tpmt_status", "normal activity", "normal"),  # the value's meaning, as the dictionary gives it
+    ("indication", "Autoimmune hepatitis", "autoimmune_hepatitis"),
+    ("indication", "inflammatory-bowel-disease", "inflammatory_bowel_disease"),
+    ("pregnant", "yes", True),
+    ("sla_antibody", "Positive", True),
+    ("east_asian_ancestry", "No", False),
+    ("medications", "allopurinol", ("allopurinol",)),
+    ("symptoms", "Nausea, fever; joint pain", ("fever", "joint-pain", "nausea")),
+])
+def test_words_with_one_plain_meaning_are_read(name: str, written: Any, read: Any) -> None:
+    assert _read({name: written}) == ({name: read}, [])
+
+
+@pytest.mark.parametrize("written", ["unknown", "Not known", "not tested"])
+def test_unknown_is_read_as_not_given_never_as_normal(written: str) -> None:
+    assert _read({"tpmt_status": written, "pregnant": written, "wbc": written}) == ({}, [])
+
+
+@pytest.mark.parametrize("written", ["heterozygous", "low"])
+def test_a_category_word_that_is_not_a_value_is_refused_with_what_each_value_means(written: str) -> None:
+    _, (message,) = _read({"tpmt_status": written})
+    assert message == (
+        f"'tpmt_status' must be one of: normal, intermediate, absent; found '{written}' (normal: normal activity; "
+        "intermediate: intermediate activity (heterozygous deficiency); absent: absent or very low activity "
+        "(homozygous deficiency))")
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("sgpt", "; did you mean 'alt'?"),
+    ("wcc", "; did you mean 'wbc'?"),
+    ("plt", "; did you mean 'platelets'?"),
+    ("neutrophils", "; no rule uses such a fact (guidelines/facts.yaml lists them all): leave it out or tell "
+                    "it in the story"),
+])
+def test_an_unknown_fact_names_the_fact_known_by_that_name(written: str, hint: str) -> None:
+    assert _read({written: 1}) == ({}, [f"unknown fact '{written}'{hint}"])
+
+
+def test_a_date_where_a_length_of_time_is_asked_is_refused_with_what_to_write() -> None:
+    _, (message,) = _read({"months_on_azathioprine": "2026-09-01"})
+    assert message == (
+        "'months_on_azathioprine' must be a number, found '2026-09-01'; this fact is a length of time, not a "
+        "date: write the time from that date to the day of the case, for example "
+        "months_on_azathioprine: {value: 6, unit: wk}")
+
+
+def test_a_multiple_of_the_upper_limit_is_refused_not_read_as_a_value() -> None:
+    _, (message,) = _read({"alt": "4 x ULN"})
+    assert message.startswith("'alt' must be a number, found '4 x ULN'; write the value the laboratory "
+                              "measured, in U/L, not a multiple of a limit")

@@ -32,7 +32,7 @@ def test_out_of_range_values_are_refused_not_evaluated() -> None:
     assert sorted(p.code for p in caught.value.problems) == ["E-FACT-RANGE", "E-FACT-RANGE"]
 
 
-@pytest.mark.parametrize("value", ["2.5", True, float("nan"), float("inf")])
+@pytest.mark.parametrize("value", ["low", True, float("nan"), float("inf")])
 def test_values_of_the_wrong_type_never_reach_the_engine(value: object) -> None:
     with pytest.raises(InputError) as caught:
         Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=value))
@@ -85,24 +85,40 @@ def test_only_the_litre_and_micro_symbols_are_read_either_way() -> None:
         Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=(2.5, "10*3/uu")))
 
 
-@pytest.mark.parametrize(("written", "meant"), [("yes", "true"), ("No", "false"), ("maybe", None)])
-def test_yes_or_no_for_a_true_false_fact_is_refused_with_the_spelling_to_use(written: str, meant: str | None) -> None:
+@pytest.mark.parametrize(("written", "meant"), [
+    ("yes", True), ("No", False), ("Y", True), ("positive", True), ("Negative", False)])
+def test_yes_or_no_for_a_true_false_fact_is_read_as_true_or_false(written: str, meant: bool) -> None:
+    pregnant = rule("AZA-PREG-001", fact("pregnant", equals=True), act("avoid"))
+    assert Evaluator(guidelines(pregnant)).rule_outcomes(case(pregnant=written)) == {"AZA-PREG-001": meant}
+
+
+@pytest.mark.parametrize("written", ["maybe", "12 weeks"])
+def test_other_words_for_a_true_false_fact_are_refused_with_the_spelling_to_use(written: str) -> None:
     pregnant = rule("AZA-PREG-001", fact("pregnant", equals=True), act("avoid"))
     with pytest.raises(InputError) as caught:
         Evaluator(guidelines(pregnant)).evaluate(case(pregnant=written))
     (problem,) = caught.value.problems
-    assert problem.code == "E-FACT-TYPE"
-    assert problem.message.startswith(f"'pregnant' must be true or false, not '{written}'")
-    assert problem.message.endswith(f"; write pregnant: {meant}") == (meant is not None)
+    assert (problem.code, problem.message) == ("E-FACT-TYPE", (
+        f"'pregnant' must be true or false, not '{written}'; write pregnant: true or pregnant: false "
+        "(yes and no are read too), or leave it out if it is not known"))
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("2.5", True), ("2.5 10*3/ul", True), ("2.5 x10^9/L", True), ("3.5 G/L", False), ("2.5K/uL", True)])
+def test_a_number_written_as_text_with_its_unit_is_read_in_that_unit(written: str, read: bool) -> None:
+    assert Evaluator(guidelines(LOW_WBC)).rule_outcomes(case(wbc=written)) == {"AZA-CBC-001": read}
 
 
 @pytest.mark.parametrize(("written", "hint"), [
-    ("2.5", "; write wbc: 2.5 (a number, not in quotes)"),
-    ("2.5 10*3/ul", "; write wbc: {value: 2.5, unit: 10*3/uL}"),
-    ("2.5 x10^9/L", "; write wbc: {value: 2.5, unit: 10*9/L} (units it accepts: 10*9/L, 10*3/uL)"),
-    ("low", ""),
+    ("low", "; write the measured value in 10*9/L (a word cannot be compared with a threshold), "
+            "or leave wbc out if it is not known"),
+    ("4 x ULN", "; write the value the laboratory measured, in 10*9/L, not a multiple of a limit; an upper "
+                "limit of normal or a baseline is a fact of its own (see guidelines/facts.yaml)"),
+    ("2,500/uL", "; write the number with a decimal point and no thousands separator, such as wbc: 2.5 "
+                 "or wbc: 45000"),
+    ("2026-09-01", "; write the measured value, not a date"),
 ])
-def test_a_number_written_as_text_is_refused_with_how_to_write_it(written: str, hint: str) -> None:
+def test_text_that_is_not_a_value_is_refused_with_how_to_write_it(written: str, hint: str) -> None:
     with pytest.raises(InputError) as caught:
         Evaluator(guidelines(LOW_WBC)).evaluate(case(wbc=written))
     (problem,) = caught.value.problems
