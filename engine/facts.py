@@ -47,7 +47,8 @@ def _checked(name: str, raw: FactInput, dictionary: Mapping[str, FactDef]) -> tu
     if definition.derived:
         return None, (f"'{name}' is derived by the rules; a case may not set it", "E-DERIVED-FACT")
     if raw.value is None or (isinstance(raw.value, str) and raw.unit is None
-                             and " ".join(raw.value.lower().split()) in _NOT_KNOWN):
+                             and " ".join(raw.value.lower().split()) in _NOT_KNOWN
+                             and raw.value not in definition.value_names):
         return None, None  # written but empty, or "unknown": treated as not given, never as normal
     return _CHECKERS[definition.type](raw, definition)
 
@@ -57,15 +58,17 @@ _NOT_KNOWN = frozenset({"unknown", "not known", "not tested", "not done", "not r
 
 
 def _known_as(name: str, dictionary: Mapping[str, FactDef]) -> str:
-    """The fact whose label or description names `name` ("sgpt" is ALT, "wcc" the white cell count),
-    or that no fact is called so."""
+    """The fact whose label or description names `name` ("sgpt" is ALT, "wcc" the white cell count)
+    or whose name it begins ("tpmt" is tpmt_status), or that no fact is called so."""
     words = re.compile(rf"\b{re.escape(name.replace('_', ' '))}\b", re.IGNORECASE)
-    named = [f.name for f in dictionary.values() if not f.derived and words.search(f"{f.label} {f.description}")]
+    named = [f.name for f in dictionary.values() if not f.derived and (
+        words.search(f"{f.label} {f.description}") or (len(name) >= 3 and f.name.startswith(name)))]
     if len(named) == 1:
         return f"; did you mean '{named[0]}'?"
     if named:
         return f"; did you mean one of: {', '.join(named[:4])}?"
-    return "; no rule uses such a fact (guidelines/facts.yaml lists them all): leave it out or tell it in the story"
+    return ("; no fact is called so: find the one meant in guidelines/facts.yaml, or leave it out "
+            "and tell it in the story")
 
 
 def _boolean(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
@@ -133,6 +136,11 @@ def _number(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, (f"'{fact.name}' must be a number, found {_shown(value)}", "E-FACT-TYPE")
     converted, problem = _convert(float(value), unit, fact)
+    if problem is not None and isinstance(raw.value, str):  # "0x10", "62 stone": not a value in a known unit
+        units = ", ".join(u for u in (fact.unit, *(c.unit for c in fact.conversions)) if u)
+        return None, (f"'{fact.name}' must be a number, found {_shown(raw.value)}; the text after the number "
+                      f"is not a unit it accepts ({units}); write {fact.name}: {{value: ..., unit: ...}} "
+                      "with one of them", "E-FACT-TYPE")
     if problem is not None:
         return None, problem
     converted = round(converted, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -181,13 +189,15 @@ def _number_text(text: str, fact: FactDef) -> tuple[float | None, str | None, Fo
         return refused(f"write the measured value in {fact.unit} (a word cannot be compared with a "
                        f"threshold), or leave {fact.name} out if it is not known")
     number, rest = found.groups()
+    if not rest:  # a number in quotes: refused, as a JSON export's strings must not pass for numbers unseen
+        return refused(f"write {fact.name}: {number} (a number, not in quotes)")
     if rest[:1] in (",", "'") or _SPACED_THOUSANDS.match(text):  # "45,000", "2 100", "2,5"
         return refused(f"write the number with a decimal point and no thousands separator, such as "
                        f"{fact.name}: 2.5 or {fact.name}: 45000")
     if rest and _MULTIPLE.search(rest):
         return refused(f"write the value the laboratory measured, in {fact.unit}, not a multiple of a limit; "
                        "an upper limit of normal or a baseline is a fact of its own (see guidelines/facts.yaml)")
-    return float(number), rest or None, None
+    return float(number), rest, None
 
 
 def _flow(unit: str) -> str:

@@ -167,8 +167,10 @@ def test_a_category_word_that_is_not_a_value_is_refused_with_what_each_value_mea
     ("sgpt", "; did you mean 'alt'?"),
     ("wcc", "; did you mean 'wbc'?"),
     ("plt", "; did you mean 'platelets'?"),
-    ("neutrophils", "; no rule uses such a fact (guidelines/facts.yaml lists them all): leave it out or tell "
-                    "it in the story"),
+    ("tpmt", "; did you mean 'tpmt_status'?"),
+    ("bili", "; did you mean one of: bilirubin, bilirubin_baseline, bilirubin_uln?"),
+    ("neutrophils", "; no fact is called so: find the one meant in guidelines/facts.yaml, or leave it out "
+                    "and tell it in the story"),
 ])
 def test_an_unknown_fact_names_the_fact_known_by_that_name(written: str, hint: str) -> None:
     assert _read({written: 1}) == ({}, [f"unknown fact '{written}'{hint}"])
