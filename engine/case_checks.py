@@ -89,8 +89,22 @@ def _expectation_problems(items: tuple[Expected, ...], key: str, locate: Locate,
     for i, item in enumerate(items):
         if item.subject not in vocabulary.subjects:
             found.append(Problem(locate(("expect", key, i, "subject")), f"unknown subject '{item.subject}'"
-                                 f"{did_you_mean(item.subject, sorted(vocabulary.subjects))}", "E-UNKNOWN-SUBJECT"))
+                                 f"{_subject_hint(item.subject, vocabulary.subjects)}", "E-UNKNOWN-SUBJECT"))
         if item.rule and item.rule not in vocabulary.rule_ids:
             found.append(Problem(locate(("expect", key, i, "rule")), f"unknown rule '{item.rule}'"
                                  f"{did_you_mean(item.rule, sorted(vocabulary.rule_ids))}", "E-UNKNOWN-RULE"))
     return found
+
+
+def _subject_hint(subject: str, subjects: frozenset[str]) -> str:
+    """A near spelling, else the subjects that share a word with it ("intravenous-antiviral" ->
+    iv-antiviral, oral-antiviral), else where the subjects are listed."""
+    close = did_you_mean(subject, sorted(subjects))
+    if close:
+        return close
+    words = set(subject.split("-"))
+    sharing = sorted(subjects, key=lambda s: (-len(words & set(s.split("-"))), s))
+    sharing = [s for s in sharing[:5] if words & set(s.split("-"))]
+    if sharing:
+        return f"; did you mean one of: {', '.join(sharing)}?"
+    return "; the subjects are listed in guidelines/subjects.yaml"

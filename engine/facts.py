@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -103,8 +104,14 @@ def _category(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
 
 
 def _value_key(word: str) -> str:
-    """A category value whatever its case, spacing or hyphens: 'Autoimmune hepatitis' -> 'autoimmune_hepatitis'."""
-    return "_".join(word.lower().replace("-", " ").replace("_", " ").split())
+    """A category value whatever its case, spacing, hyphens, accents or possessive 's:
+    'Autoimmune hepatitis' -> 'autoimmune_hepatitis', "Behçet's disease" -> 'behcet_disease'."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return "_".join(_NOT_A_WORD.sub(" ", _POSSESSIVE.sub("", plain.lower())).split())
+
+
+_POSSESSIVE = re.compile(r"['’]s\b")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def _list(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from repo_builder import FACTS, MAIN, case, make_repo
 
+from engine.case_checks import CaseVocabulary, case_findings
 from engine.errors import Location
 from engine.facts import normalize_facts
 from engine.model import FactDef, case_from, fact_from
@@ -188,3 +189,27 @@ def test_a_multiple_of_the_upper_limit_is_refused_not_read_as_a_value() -> None:
     _, (message,) = _read({"alt": "4 x ULN"})
     assert message.startswith("'alt' must be a number, found '4 x ULN'; write the value the laboratory "
                               "measured, in U/L, not a multiple of a limit")
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Behçet's disease", "behcet_disease"), ("Behcet’s disease", "behcet_disease"),
+    ("rheumatoid-arthritis", "rheumatoid_arthritis")])
+def test_a_value_with_accents_or_a_possessive_is_read(written: str, read: str) -> None:
+    assert _read({"indication": written}) == ({"indication": read}, [])
+
+
+def test_a_weight_in_grams_is_converted() -> None:
+    assert _read({"weight": {"value": 9500, "unit": "g"}}) == ({"weight": 9.5}, [])
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("intravenous-antiviral", "; did you mean one of: iv-antiviral, oral-antiviral?"),
+    ("mycophenolate", "; did you mean 'mycophenolate-mofetil'?"),
+    ("cbc", "; the subjects are listed in guidelines/subjects.yaml"),
+])
+def test_an_unknown_expected_subject_names_the_subjects_sharing_a_word(written: str, hint: str) -> None:
+    vocabulary = CaseVocabulary(REAL, frozenset({"iv-antiviral", "oral-antiviral", "mycophenolate-mofetil",
+                                                 "full-blood-count", "azathioprine"}), frozenset())
+    data = {**case("x"), "expect": {"present": [{"action": "start", "subject": written}]}}
+    findings = case_findings(case_from(data, "x.yaml"), lambda _path: Location("x.yaml"), vocabulary)
+    assert [p.message for p in findings.others] == [f"unknown subject '{written}'{hint}"]
