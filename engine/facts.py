@@ -55,7 +55,7 @@ def _checked(name: str, raw: FactInput, dictionary: Mapping[str, FactDef]) -> tu
 
 
 #: Words that say a value is not known: read as not given (so missing, never normal).
-_NOT_KNOWN = frozenset({"unknown", "not known", "not tested", "not done", "not recorded"})
+_NOT_KNOWN = frozenset({"unknown", "not known", "not tested", "not done", "not recorded", "pending"})
 
 
 def _known_as(name: str, dictionary: Mapping[str, FactDef]) -> str:
@@ -107,7 +107,10 @@ def _value_key(word: str) -> str:
     """A category value whatever its case, spacing, hyphens, accents or possessive 's:
     'Autoimmune hepatitis' -> 'autoimmune_hepatitis', "Behçet's disease" -> 'behcet_disease'."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    return "_".join(_NOT_A_WORD.sub(" ", _POSSESSIVE.sub("", plain.lower())).split())
+    plain = _POSSESSIVE.sub("", plain.lower())
+    if not plain.isascii():  # a look-alike letter or an invisible mark: refused, and shown, never dropped
+        return word
+    return "_".join(_NOT_A_WORD.sub(" ", plain).split())
 
 
 _POSSESSIVE = re.compile(r"['’]s\b")

@@ -150,7 +150,7 @@ def test_words_with_one_plain_meaning_are_read(name: str, written: Any, read: An
     assert _read({name: written}) == ({name: read}, [])
 
 
-@pytest.mark.parametrize("written", ["unknown", "Not known", "not tested"])
+@pytest.mark.parametrize("written", ["unknown", "Not known", "not tested", "pending"])
 def test_unknown_is_read_as_not_given_never_as_normal(written: str) -> None:
     assert _read({"tpmt_status": written, "pregnant": written, "wbc": written}) == ({}, [])
 
@@ -196,6 +196,13 @@ def test_a_multiple_of_the_upper_limit_is_refused_not_read_as_a_value() -> None:
     ("rheumatoid-arthritis", "rheumatoid_arthritis")])
 def test_a_value_with_accents_or_a_possessive_is_read(written: str, read: str) -> None:
     assert _read({"indication": written}) == ({"indication": read}, [])
+
+
+@pytest.mark.parametrize("written", ["absent\u200b", "\u0430bsent"])  # a zero-width space; a Cyrillic a
+def test_a_value_with_an_invisible_or_look_alike_letter_is_refused_and_shown(written: str) -> None:
+    _, (message,) = _read({"tpmt_status": written})
+    assert message.startswith(f"'tpmt_status' must be one of: normal, intermediate, absent; found {written!a} "
+                              "(it holds the non-ASCII characters")
 
 
 def test_a_weight_in_grams_is_converted() -> None:
