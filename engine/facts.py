@@ -120,6 +120,8 @@ _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 def _list(raw: FactInput, fact: FactDef) -> tuple[Any, Found | None]:
     items = raw.value
     if isinstance(items, str) and raw.unit is None:  # `medications: allopurinol`, `symptoms: nausea, fever`
+        if not items.strip():
+            return None, None  # `symptoms: ""` says nothing: not given, never "none" (that is `[]`)
         items = tuple(item for item in re.split(r"[,;]", items) if item.strip())
     if not (isinstance(items, tuple) and all(isinstance(v, str) for v in items)):
         return None, (f"'{fact.name}' must be a list of words, such as {fact.name}: [first, second] "

@@ -155,6 +155,10 @@ def test_unknown_is_read_as_not_given_never_as_normal(written: str) -> None:
     assert _read({"tpmt_status": written, "pregnant": written, "wbc": written}) == ({}, [])
 
 
+def test_an_empty_text_for_a_list_is_not_given_while_an_empty_list_is_none() -> None:
+    assert _read({"symptoms": "  ", "medications": []}) == ({"medications": ()}, [])
+
+
 @pytest.mark.parametrize("written", ["heterozygous", "low"])
 def test_a_category_word_that_is_not_a_value_is_refused_with_what_each_value_means(written: str) -> None:
     _, (message,) = _read({"tpmt_status": written})
