@@ -16,7 +16,7 @@ from typing import Literal
 from engine.changes import Change, Level, Words, required_level, rule_changes
 from engine.errors import Location, Problem
 from engine.impact import Impact, measure
-from engine.model import Rule
+from engine.model import GuidelineSet, Rule, ValueSetRef, iter_tests
 from engine.repository import Loaded, load_repository
 from engine.revision import load_revision
 
@@ -39,6 +39,17 @@ class RuleDiff:
 
 
 @dataclass(frozen=True)
+class ValueSetDiff:
+    """A value set whose terms differ: every rule that reads it now matches other patients, with no
+    version bump of its own, so the report names them."""
+
+    name: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    rules: tuple[str, ...]  # the active rules reading it now
+
+
+@dataclass(frozen=True)
 class DiffReport:
     base: str
     commit: str
@@ -46,6 +57,7 @@ class DiffReport:
     problems: tuple[Problem, ...]
     impact: Impact | None
     notes: tuple[str, ...]
+    valuesets: tuple[ValueSetDiff, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -73,7 +85,24 @@ def diff_repository(root: Path, base: str, *, impact: bool = True, label: str | 
             diffs.append(found)
             problems.extend(discipline(old, new, changes, _locator(now, new)))
     measured = measure(revision.loaded.guidelines, now.guidelines, now.cases, base) if impact else None
-    return DiffReport(label or base, revision.commit, tuple(diffs), tuple(problems), measured, tuple(notes))
+    return DiffReport(label or base, revision.commit, tuple(diffs), tuple(problems), measured, tuple(notes),
+                      valueset_diffs(revision.loaded.guidelines, now.guidelines))
+
+
+def valueset_diffs(old: GuidelineSet, new: GuidelineSet) -> tuple[ValueSetDiff, ...]:
+    """Every value set whose terms changed (or that appeared or went), with the rules reading it now."""
+    found = []
+    for name in sorted(old.valuesets.keys() | new.valuesets.keys()):
+        before = set(old.valuesets[name].values) if name in old.valuesets else set()
+        after = set(new.valuesets[name].values) if name in new.valuesets else set()
+        if before != after:
+            readers = tuple(r.id for r in new.active_rules if name in _valuesets_read(r))
+            found.append(ValueSetDiff(name, tuple(sorted(after - before)), tuple(sorted(before - after)), readers))
+    return tuple(found)
+
+
+def _valuesets_read(rule: Rule) -> set[str]:
+    return {t.value.name for t in iter_tests(rule.when) if isinstance(t.value, ValueSetRef)}
 
 
 def _by_id(rules: tuple[Rule, ...]) -> dict[str, Rule]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.diff import DiffReport, RuleDiff
+from engine.diff import DiffReport, RuleDiff, ValueSetDiff
 from engine.impact import Impact
 from engine.report import dumps
 
@@ -21,7 +21,16 @@ def _headline(report: DiffReport) -> str:
     counts = {k: sum(r.kind == k for r in report.rules) for k in ("added", "changed", "deprecated", "retired",
                                                                    "removed")}
     parts = [f"{n} {kind}" for kind, n in counts.items() if n]
-    return f"Compared with {report.base} ({report.commit[:10]}): " + (", ".join(parts) or "no rule changed") + "."
+    sets = f"; {len(report.valuesets)} value set(s) changed" if report.valuesets else ""
+    return (f"Compared with {report.base} ({report.commit[:10]}): " + (", ".join(parts) or "no rule changed")
+            + sets + ".")
+
+
+def _valueset_line(change: ValueSetDiff) -> str:
+    parts = [f"added {', '.join(change.added)}" if change.added else "",
+             f"removed {', '.join(change.removed)}" if change.removed else ""]
+    readers = ", ".join(change.rules) or "no active rule"
+    return f"value set {change.name}: {'; '.join(p for p in parts if p)} (read by {readers})"
 
 
 def _case_line(impact: Impact, index: int) -> str:
@@ -36,6 +45,7 @@ def diff_text(report: DiffReport) -> str:
     for rule in report.rules:
         lines.append(f"{rule.rule_id} {_version(rule)}  {rule.kind}  {rule.path}")
         lines += [f"  - {c.what}" for c in rule.changes]
+    lines += [_valueset_line(v) for v in report.valuesets]
     if report.impact is not None:
         lines.append("\n" + _impact_headline(report.impact))
         lines += [f"  {s}" for s in report.impact.summary()]
@@ -66,6 +76,8 @@ def diff_json(report: DiffReport) -> str:
         "rules": [{"id": r.rule_id, "kind": r.kind, "title": r.title, "path": r.path,
                    "old_version": r.old_version, "new_version": r.new_version,
                    "changes": [{"what": c.what, "needs": c.level} for c in r.changes]} for r in report.rules],
+        "valuesets": [{"name": v.name, "added": list(v.added), "removed": list(v.removed), "rules": list(v.rules)}
+                      for v in report.valuesets],
         "problems": [p.as_dict() for p in sorted(report.problems, key=lambda p: (p.location, p.code))],
         "notes": list(report.notes),
         "impact": None if report.impact is None else {
@@ -93,6 +105,8 @@ def diff_markdown(report: DiffReport) -> str:
         lines += [f"| `{r.rule_id}` {_cell(r.title)} | {_version(r)} | {r.kind} | "
                   f"{'<br>'.join(_cell(c.what) for c in r.changes) or '—'} |" for r in report.rules]
         lines.append("")
+    if report.valuesets:
+        lines += [f"- {_cell(_valueset_line(v))}" for v in report.valuesets] + [""]
     if report.problems:
         lines += ["#### Version discipline", ""]
         lines += [f"- `{p.location}` {_cell(p.message)} `[{p.code}]`" for p in report.problems]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_builder import FACTS, case, dump, make_repo, rule
+from repo_builder import FACTS, VALUESETS, case, dump, make_repo, rule
 
 from engine.cli import main
 from engine.diff import diff_repository
@@ -87,6 +87,20 @@ def test_a_condition_added_under_not_is_described_as_negated(
     code, out = run_diff(repo, capsys)
     assert code == 0
     assert "condition added: not (TPMT activity is absent)" in out
+
+
+def test_a_value_set_change_names_its_terms_and_the_rules_reading_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = "guidelines/valuesets/xanthine-oxidase-inhibitors.yaml"
+    edit(repo, {**VALUESETS["xanthine-oxidase-inhibitors"], "values": ["allopurinol", "zyloric"]}, path)
+    code, out = run_diff(repo, capsys)
+    assert code == 0
+    assert "no rule changed; 1 value set(s) changed." in out
+    assert "value set xanthine-oxidase-inhibitors: added zyloric; removed febuxostat (read by AZA-XO-001)" in out
+    code, out = run_diff(repo, capsys, "--format", "json")
+    assert json.loads(out)["valuesets"] == [{"name": "xanthine-oxidase-inhibitors", "added": ["zyloric"],
+                                             "removed": ["febuxostat"], "rules": ["AZA-XO-001"]}]
 
 
 def test_a_condition_change_without_a_minor_bump_fails_at_the_version_line(
