@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,7 +209,8 @@ def _message(error: ValidationError, path: tuple[Any, ...]) -> str:
         return f"{where}expected {wanted}, found {_kind_of(value)} {_show(value)}{extra}"
     if validator == "pattern":
         described = error.schema.get("description") if isinstance(error.schema, dict) else None
-        return f"{where}{_show(value)} is not in the expected form" + (f": {described}" if described else "")
+        return (f"{where}{_show(value)} is not in the expected form"
+                + (f": {described.rstrip('.')}" if described else "") + _recased(value, str(wanted_value)))
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}
         return f"{where}{_show(value)} must be {bound[str(validator)]} {error.validator_value}"
@@ -223,6 +225,16 @@ def _message(error: ValidationError, path: tuple[Any, ...]) -> str:
     if validator == "oneOf":
         return f"{where}must have exactly one of the allowed forms"
     return f"{where}{_short(error.message)}"
+
+
+def _recased(value: Any, pattern: str) -> str:
+    """`ALT` where a fact name is lower case, `aza-hep-001` where a rule id is upper case: say how to write it."""
+    if not isinstance(value, str):
+        return ""
+    for spelled in (value.lower(), value.upper(), value.lower().replace(" ", "-"), value.lower().replace(" ", "_")):
+        if spelled != value and re.search(pattern, spelled):
+            return f"; write {spelled}"
+    return ""
 
 
 def _short(text: str) -> str:
