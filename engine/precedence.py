@@ -80,8 +80,6 @@ def _block_reason(item: Recommendation, blockers: list[Recommendation]) -> str:
     return f"{item.action} {item.subject} is blocked by {names}"
 
 
-
-
 @dataclass(frozen=True)
 class Challengers:
     """Who could set a recommendation aside: the rules blocking each subject, the rules overriding
