@@ -6,7 +6,7 @@ from itertools import groupby
 from typing import Any
 
 from engine.model import GuidelineSet
-from engine.result import FactValue, Recommendation, Result, TraceStep
+from engine.result import FactValue, NeedsData, Recommendation, Result, TraceStep
 
 _HEADINGS = {
     "stop": "STOP", "avoid": "AVOID (do not start)", "hold": "HOLD", "caution": "USE WITH CAUTION",
@@ -30,25 +30,25 @@ def result_text(result: Result, g: GuidelineSet, *, title: str = "", explain: bo
 def _recommendations(result: Result, g: GuidelineSet) -> list[str]:
     if not result.recommendations:
         return ["", "No recommendation applies to this patient with the facts given."]
+    open_to = {(p.rule, p.action, p.subject): p.set_aside_by for p in result.provisional}
+    needs = {n.rule: n for n in result.needs_data}  # every rule that sets something aside is listed there
     lines: list[str] = []
     for action, items in groupby(result.recommendations, key=lambda r: r.action):
         lines += ["", _HEADINGS.get(action, action.upper())]
         for rec in items:
-            lines += _recommendation(rec, g) + _not_final(rec, result, g)
+            lines += _recommendation(rec, g)
+            by = open_to.get((rec.rule, rec.action, rec.subject), ())
+            if by:
+                lines.append(_not_final(by, needs, g))
     return lines
 
 
-def _not_final(rec: Recommendation, result: Result, g: GuidelineSet) -> list[str]:
-    """One line naming the undecided rules that would set this recommendation aside, and their facts."""
-    needs = {n.rule: n for n in result.needs_data}  # every rule that sets aside is listed there
-    by = next((p.set_aside_by for p in result.provisional
-               if (p.rule, p.action, p.subject) == (rec.rule, rec.action, rec.subject)), ())
-    if not by:
-        return []
+def _not_final(by: tuple[str, ...], needs: dict[str, NeedsData], g: GuidelineSet) -> str:
+    """One line naming the undecided rules that would set a recommendation aside, and their facts."""
     facts = ", ".join(_label(f, g) for f in dict.fromkeys(f for rule_id in by for f in needs[rule_id].facts))
     who = f"{needs[by[0]].title} ({by[0]})" if len(by) == 1 else f"{len(by)} undecided rules ({', '.join(by)})"
-    return [f"      NOT FINAL: {who} would set this aside if {'it applies' if len(by) == 1 else 'one applies'}; "
-            f"needed: {facts}"]
+    return (f"      NOT FINAL: {who} would set this aside if {'it applies' if len(by) == 1 else 'one applies'}; "
+            f"needed: {facts}")
 
 
 def _recommendation(rec: Recommendation, g: GuidelineSet) -> list[str]:
